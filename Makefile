@@ -1,0 +1,76 @@
+# Wazen AI — every public target has a `## description`; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV ?= $(ROOT)/.venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+TOOLS_BIN := $(ROOT)/.tools/bin
+export PATH := $(TOOLS_BIN):$(VENV)/bin:$(PATH)
+APT_GET := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+# Extra prerequisites of `make test`, added by the included mk/*.mk files.
+TEST_PREREQS :=
+-include $(sort $(wildcard mk/*.mk))
+
+.PHONY: help venv run test test-app lint format test-services bench clean
+
+help: ## List every target with its description
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort -u \
+	  | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "Python >= 3.11 is needed (found $$($(PYTHON) --version))"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade 'pip>=25.1'
+	$(PY) -m pip install -q -e . --group dev
+	touch $@
+
+venv: $(VENV)/.installed ## Create .venv and install the app with its test and lint tools
+
+run: venv ## Migrate, seed the demo company, print its API key, serve on http://127.0.0.1:8000
+	cd app
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py seed_demo
+	echo "Chat page: http://$(HOST):$(PORT)/   API: http://$(HOST):$(PORT)/api/v1/chat"
+	exec $(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
+	  --worker-class gthread --workers 2 --threads 4 --access-logfile -
+
+test-services: ## Install the servers the tests start themselves (redis-server, PostgreSQL, Prometheus)
+	@missing=""
+	command -v redis-server >/dev/null || missing="$$missing redis-server"
+	command -v prometheus >/dev/null || missing="$$missing prometheus"
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || missing="$$missing postgresql"
+	if [ -n "$$missing" ]; then
+	  command -v apt-get >/dev/null || { echo "install:$$missing"; exit 1; }
+	  apt-get update -qq && $(APT_GET) $$missing
+	fi
+
+test: venv test-services $(TEST_PREREQS) ## Run every test (app, container, chart, stack) against real services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-app: venv test-services ## Run only the Django app's tests (fast loop)
+	$(PY) -m pytest app/tests $(PYTEST_ARGS)
+
+lint: venv ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv test-services ## Benchmarks: catalog cache vs. database baseline (ratios, same run)
+	$(PY) benchmarks/run.py
+
+clean: ## Remove the venv, tools, caches and local database
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles
+
