@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from assistant.models import Conversation, Message, Order
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    readonly_fields = ("role", "content", "created_at")
+    can_delete = False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ("id", "company", "created_at")
+    list_filter = ("company",)
+    readonly_fields = ("id", "company", "created_at")
+    inlines = [MessageInline]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("id", "company", "service", "status", "price", "currency", "created_at")
+    list_filter = ("company", "status")
+    readonly_fields = ("company", "service", "conversation", "price", "currency", "created_at")

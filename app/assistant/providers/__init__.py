@@ -1,0 +1,20 @@
+"""LLM providers: a tiny interface (base.py) and one module per implementation, chosen by the
+LLM_PROVIDER setting. Providers never touch the ORM."""
+
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from assistant.providers.base import Provider, ProviderError, ProviderReply, Turn
+
+__all__ = ["Provider", "ProviderError", "ProviderReply", "Turn", "get_provider"]
+
+
+@cache
+def _provider(name: str) -> Provider:
+    return import_string(settings.WAZEN_LLM_PROVIDERS[name])()
+
+
+def get_provider() -> Provider:
+    return _provider(settings.LLM_PROVIDER)

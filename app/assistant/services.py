@@ -1,0 +1,190 @@
+"""The reply pipeline: catalog snapshot once → provider → order → persist.
+
+The snapshot is read once per reply and handed down; nothing below re-reads the catalog (the
+original bug read it five times per reply).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from assistant.models import Conversation, Message, Order
+from assistant.providers import ProviderError, ProviderReply, Turn, get_provider
+from catalog import cache as catalog_cache
+from catalog.api_keys import Tenant
+from catalog.models import Service
+from catalog.snapshot import CatalogSnapshot
+from ops.metrics import LLM_DURATION, LLM_ERRORS, ORDERS_CREATED, REPLY_DB_QUERIES, REPLY_DURATION
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = (
+    "I'm sorry, I can't answer right now because our assistant is temporarily unavailable. "
+    "Please try again in a moment."
+)
+
+
+class ConversationNotFound(Exception):
+    """No conversation with that id belongs to the caller's company."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    id: int
+    service_id: int
+    service_name: str
+    price: str
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyResult:
+    reply: str
+    conversation_id: uuid.UUID
+    order: OrderSummary | None
+    db_queries: int
+
+
+@contextmanager
+def _count_queries() -> Iterator[list[int]]:
+    counter = [0]
+
+    def count(execute, sql, params, many, context):
+        counter[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield counter
+
+
+def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | None) -> ReplyResult:
+    provider = get_provider()
+    started = time.perf_counter()
+    with _count_queries() as queries:
+        history = conversation_history(tenant=tenant, conversation_id=conversation_id)
+        snapshot = catalog_cache.orderable_services(tenant.id)
+        provider_reply, outcome = _ask_provider(provider, tenant, snapshot, history, message)
+        with transaction.atomic():
+            if conversation_id is None:
+                conversation_id = Conversation.objects.create(company_id=tenant.id).id
+            text, order = provider_reply.text, None
+            if provider_reply.order_service_id is not None:
+                text, order = _place_order(
+                    tenant=tenant,
+                    snapshot=snapshot,
+                    service_id=provider_reply.order_service_id,
+                    conversation_id=conversation_id,
+                    provider_text=provider_reply.text,
+                )
+                outcome = "ordered" if order else outcome
+            Message.objects.bulk_create(
+                [
+                    Message(
+                        conversation_id=conversation_id, role=Message.Role.USER, content=message
+                    ),
+                    Message(
+                        conversation_id=conversation_id, role=Message.Role.ASSISTANT, content=text
+                    ),
+                ]
+            )
+    REPLY_DB_QUERIES.observe(queries[0])
+    REPLY_DURATION.labels(provider=provider.name, outcome=outcome).observe(
+        time.perf_counter() - started
+    )
+    return ReplyResult(
+        reply=text, conversation_id=conversation_id, order=order, db_queries=queries[0]
+    )
+
+
+def conversation_history(*, tenant: Tenant, conversation_id: uuid.UUID | None) -> list[Turn]:
+    """Earlier turns, oldest first. Raises ConversationNotFound for another company's id."""
+    if conversation_id is None:
+        return []
+    if not Conversation.objects.filter(pk=conversation_id, company_id=tenant.id).exists():
+        raise ConversationNotFound(str(conversation_id))
+    limit = settings.WAZEN_HISTORY_TURNS
+    rows = Message.objects.filter(conversation_id=conversation_id).order_by("-id")[:limit]
+    return [
+        Turn(role=role, content=content)
+        for role, content in reversed(rows.values_list("role", "content"))
+    ]
+
+
+def _ask_provider(provider, tenant, snapshot, history, message) -> tuple[ProviderReply, str]:
+    started = time.perf_counter()
+    try:
+        return (
+            provider.reply(
+                company_name=tenant.name, snapshot=snapshot, history=history, message=message
+            ),
+            "answered",
+        )
+    except ProviderError as error:
+        LLM_ERRORS.labels(provider=provider.name, reason=error.reason).inc()
+        logger.warning("LLM provider %s failed: %s", provider.name, error)
+        return ProviderReply(APOLOGY), "provider_error"
+    finally:
+        LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
+
+
+def _place_order(
+    *,
+    tenant: Tenant,
+    snapshot: CatalogSnapshot,
+    service_id: int,
+    conversation_id: uuid.UUID,
+    provider_text: str,
+) -> tuple[str, OrderSummary | None]:
+    entry = snapshot.get(service_id)
+    order = order_create(tenant=tenant, service_id=service_id, conversation_id=conversation_id)
+    if order is None:
+        name = entry.name if entry else "That service"
+        return f"Sorry, {name} cannot be ordered right now.", None
+    confirmation = (
+        f"Your order #{order.id} for {order.service_name} ({order.price} {order.currency}) "
+        "has been placed. Our team will contact you to confirm the details."
+    )
+    text = f"{provider_text}\n\n{confirmation}" if provider_text else confirmation
+    return text, order
+
+
+def order_create(
+    *, tenant: Tenant, service_id: int, conversation_id: uuid.UUID | None
+) -> OrderSummary | None:
+    """Order a service of the tenant's that is active and orderable now (checked in the DB,
+    since the snapshot may be up to one invalidation old); None if it is not."""
+    row = (
+        Service.objects.filter(
+            pk=service_id, company_id=tenant.id, is_active=True, is_orderable=True
+        )
+        .values_list("name", "price", "currency")
+        .first()
+    )
+    if row is None:
+        return None
+    name, price, currency = row
+    order = Order.objects.create(
+        company_id=tenant.id,
+        service_id=service_id,
+        conversation_id=conversation_id,
+        price=price,
+        currency=currency,
+    )
+    transaction.on_commit(ORDERS_CREATED.inc)
+    return OrderSummary(
+        id=order.id,
+        service_id=service_id,
+        service_name=name,
+        price=str(price),
+        currency=currency,
+        status=order.status,
+    )

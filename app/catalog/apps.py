@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "catalog"
+    verbose_name = "Service catalog"
+
+    def ready(self) -> None:
+        from catalog import checks, signals  # noqa: F401 -- registers checks and receivers

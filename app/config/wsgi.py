@@ -1,0 +1,15 @@
+"""WSGI entry point. Runs Django's system checks first, because gunicorn never does: an invalid
+cache configuration must stop the process at start-up, not at the first cache call.
+"""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_wsgi_application()
+
+from ops.startup import fail_on_system_check_errors  # noqa: E402 -- needs Django set up
+
+fail_on_system_check_errors()

@@ -1,0 +1,94 @@
+"""Probe checks and the probe view (django-health-check 4.8).
+
+/health/live    no external dependency: a Redis or database blip must never restart pods.
+/health/ready   database + catalog cache. A cache failure is reported in the body but, unless
+                WAZEN_HEALTH_CACHE_CRITICAL is set, keeps the pod ready: replies are then served
+                from the database, and pulling every pod would turn a cache outage into an outage.
+/health/startup database reachable and every migration applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import JsonResponse
+from health_check.base import HealthCheck
+from health_check.checks import Database
+from health_check.exceptions import ServiceUnavailable
+from health_check.views import HealthCheckView
+
+from catalog import cache as catalog_cache
+from ops.metrics import MIGRATIONS_PENDING
+
+
+@dataclasses.dataclass
+class CatalogCache(HealthCheck):
+    """Round-trips the catalog cache; fails only when the cache is critical for readiness."""
+
+    state: str = dataclasses.field(default="unknown", repr=False)
+    detail: str = dataclasses.field(default="", repr=False)
+    latency_ms: float | None = dataclasses.field(default=None, repr=False)
+
+    def run(self) -> None:
+        try:
+            self.latency_ms = round(catalog_cache.ping() * 1000, 2)
+            self.state = "up"
+        except catalog_cache.CacheUnavailable as error:
+            self.state, self.detail = "down", str(error)
+            if settings.WAZEN_HEALTH_CACHE_CRITICAL:
+                raise ServiceUnavailable(f"catalog cache unavailable: {error}") from error
+
+
+@dataclasses.dataclass
+class Migrations(HealthCheck):
+    """Fails while migrations are pending, so pods never serve a schema they do not expect."""
+
+    alias: str = DEFAULT_DB_ALIAS
+
+    def run(self) -> None:
+        connection = connections[self.alias]
+        try:
+            with connection.temporary_connection():
+                executor = MigrationExecutor(connection)
+                plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        except Exception as error:
+            raise ServiceUnavailable(f"cannot read migrations: {type(error).__name__}") from error
+        MIGRATIONS_PENDING.set(len(plan))
+        if plan:
+            raise ServiceUnavailable(f"{len(plan)} migration(s) not applied")
+
+
+class ProbeView(HealthCheckView):
+    """JSON by default (probes and curl send */*), with the cache's state and statistics."""
+
+    async def get(self, request, *args, **kwargs):
+        if "format" not in request.GET and request.headers.get("accept", "*/*") in ("*/*", ""):
+            request.GET = request.GET.copy()
+            request.GET["format"] = "json"
+        return await super().get(request, *args, **kwargs)
+
+    def render_to_response_json(self, status: int) -> JsonResponse:
+        checks = {repr(r.check): "OK" if r.error is None else str(r.error) for r in self.results}
+        body: dict = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
+        cache_check = next(
+            (r.check for r in self.results if isinstance(r.check, CatalogCache)), None
+        )
+        if cache_check is not None:
+            if cache_check.state != "up" and status == 200:
+                body["status"] = "degraded"
+            body["cache"] = {
+                "state": cache_check.state,
+                "critical_for_readiness": settings.WAZEN_HEALTH_CACHE_CRITICAL,
+                "detail": cache_check.detail or None,
+                "latency_ms": cache_check.latency_ms,
+                "stats": catalog_cache.cache_stats(),
+            }
+        return JsonResponse(body, status=status)
+
+
+LIVE_CHECKS: list = []
+READY_CHECKS = [Database, CatalogCache]
+STARTUP_CHECKS = [Database, Migrations]

@@ -1,0 +1,19 @@
+"""Test settings: the production settings module, with the environment a test run needs.
+
+Tests run with DEBUG off, like production. Redis and PostgreSQL are started by fixtures
+(tests/conftest.py), which point CACHES and DATABASES at them.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 48)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("LOG_LEVEL", "warning")
+os.environ.pop("REDIS_URL", None)
+os.environ.pop("DATABASE_URL", None)
+
+from config.settings import *  # noqa: E402, F403 -- the real settings, under test
+
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WAZEN_CACHE_BREAKER_COOLDOWN = 0.3
+WAZEN_CACHE_ERROR_LOG_INTERVAL = 60

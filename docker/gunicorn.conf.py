@@ -1,0 +1,152 @@
+"""Gunicorn settings for the container image (docs/runtime-contract.md).
+
+Every value comes from the environment with the contract's default. The master owns the
+Prometheus multiprocess directory: it empties it at start, drops the live gauges of workers that
+exit, and serves the metrics of all workers on METRICS_PORT, never through Django's public port.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from gunicorn import glogging
+from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# -- server ------------------------------------------------------------------------------------
+bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
+worker_class = "gthread"
+workers = _env_int("GUNICORN_WORKERS", 2)
+threads = _env_int("GUNICORN_THREADS", 4)
+timeout = _env_int("GUNICORN_TIMEOUT", 60)
+# SIGTERM: stop accepting, let in-flight requests finish for this long, then kill. Keep it below
+# the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds, 30 by default).
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# Worker heartbeat files on tmpfs: the root filesystem is read-only, and a disk-backed tmp dir
+# can stall the heartbeat and get healthy workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicornc's control socket would need a writable $HOME; the orchestrator manages the process.
+control_socket_disable = True
+
+# -- logging -----------------------------------------------------------------------------------
+LOG_JSON = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
+loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower()
+accesslog = "-"
+errorlog = "-"
+
+
+def _now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line for gunicorn's own messages (start-up, worker exits, errors)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        created = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+        entry: dict[str, Any] = {
+            "time": created.isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+class JsonAtoms(glogging.SafeAtoms):
+    """Access-log atoms made safe inside a JSON document.
+
+    Strings are JSON-escaped (quotes, backslashes, control characters) so that a quoted
+    `"%(a)s"` in the format stays valid JSON whatever the client sends; other values are
+    rendered as JSON (`None` becomes `null`) for unquoted numeric fields.
+    """
+
+    def __init__(self, atoms: dict[str, Any]) -> None:
+        dict.__init__(self)
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                self[key] = json.dumps(value)[1:-1]
+            else:
+                self[key] = json.dumps(value)
+
+
+class JsonLogger(glogging.Logger):
+    """gunicorn's logger with JSON lines for both the error and the access log."""
+
+    atoms_wrapper_class = JsonAtoms
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["t"] = _now_iso()
+        atoms["p"] = os.getpid()
+        return atoms
+
+
+if LOG_JSON:
+    logger_class = JsonLogger
+    # Quoted fields are strings, unquoted ones numbers (JsonAtoms escapes both kinds).
+    access_log_format = (
+        '{"time": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "message": "%(r)s", '
+        '"remote_addr": "%(h)s", "method": "%(m)s", "path": "%(U)s", "query": "%(q)s", '
+        '"status": %(s)s, "bytes": %(B)s, "duration_ms": %(M)s, "user_agent": "%(a)s", '
+        '"referer": "%(f)s", "request_id": "%({x-request-id}i)s", "pid": %(p)s}'
+    )
+
+# -- Prometheus multiprocess metrics -----------------------------------------------------------
+METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+METRICS_PORT = _env_int("METRICS_PORT", 9100)
+_metrics_server: Any = None
+
+
+def on_starting(server: Any) -> None:
+    """Start from an empty metrics directory: files left by an earlier master are stale."""
+    if not METRICS_DIR:
+        return
+    directory = Path(METRICS_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    # The directory itself may be a mount point (tmpfs, emptyDir): empty it, keep it.
+    for path in directory.glob("*.db"):
+        path.unlink()
+
+
+def when_ready(server: Any) -> None:
+    """Serve the aggregate of every worker's metric files from the master on METRICS_PORT."""
+    global _metrics_server
+    if not METRICS_DIR:
+        server.log.warning("PROMETHEUS_MULTIPROC_DIR is not set: no metrics server")
+        return
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=METRICS_DIR)
+    _metrics_server, _thread = start_http_server(METRICS_PORT, addr="0.0.0.0", registry=registry)
+    server.log.info("Serving metrics on 0.0.0.0:%s/metrics", METRICS_PORT)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Workers must not hold the master's metrics socket open (it would outlive the master)."""
+    if _metrics_server is not None:
+        _metrics_server.socket.close()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop the live gauges of a worker that exited; its counters stay in the aggregate."""
+    if METRICS_DIR:
+        multiprocess.mark_process_dead(worker.pid, path=METRICS_DIR)

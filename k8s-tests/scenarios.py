@@ -1,0 +1,477 @@
+"""What must hold, once, for both stand-ups of the stack: the kind cluster (k8s-tests/kind) and
+the local twin (k8s-tests/stack). Each scenario takes a `Stack` and asserts; the stand-ups only
+differ in how they start things, reach pods and stop Redis.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chartinfo import Chart, PanelQuery
+from clients import ChatClient, PrometheusAPI, Response, Sample, log, request, scrape, total
+
+# docs/runtime-contract.md: the assistant's own metrics, all present from the first scrape on
+# (counters with labels appear after their first increment, so those are checked after traffic).
+CONTRACT_METRICS = (
+    "wazen_catalog_cache_requests_total",
+    "wazen_catalog_cache_available",
+    "wazen_reply_duration_seconds_bucket",
+    "wazen_reply_db_queries_bucket",
+    "django_http_requests_total_by_method_total",
+)
+HIT = "wazen_catalog_cache_requests_total"
+REPLY_BUCKET = "wazen_reply_duration_seconds_bucket"
+QUESTIONS = (
+    "What services do you offer?",
+    "How much does it cost?",
+    "Hello, what can I order?",
+    "Tell me about your prices",
+)
+
+
+class Stack(Protocol):
+    """The few things a scenario needs from a running stack."""
+
+    name: str
+    chart: Chart  # the rendered chart this stack was stood up from
+    api_key: str
+    prometheus: PrometheusAPI
+
+    @property
+    def base_urls(self) -> list[str]:
+        """Where clients reach the Service (kind: one port-forward; twin: every instance)."""
+
+    def chat_client(self, base_url: str) -> ChatClient:
+        """A client for one Service address (with the Host header the chart allows)."""
+
+    def pods(self) -> list[str]: ...
+
+    def metrics_url(self, pod: str) -> str:
+        """The pod's metrics endpoint (ServiceMonitor path on the metrics port)."""
+
+    def readiness(self, pod: str) -> Response:
+        """GET the readiness path on one pod, asking for JSON."""
+
+    def ready(self) -> dict[str, bool]:
+        """Pod -> Ready as the kubelet (or the twin's prober) sees it now."""
+
+    def wait_ready(self, value: bool, timeout: float) -> None:
+        """Every pod's Ready becomes `value` (raises TimeoutError otherwise)."""
+
+    def stop_redis(self) -> None: ...
+
+    def start_redis(self) -> None: ...
+
+    def background_client(self, seconds: float) -> BackgroundClient:
+        """Start a client that chats through the Service for `seconds`."""
+
+
+# -- helpers --------------------------------------------------------------------------------
+def chat_clients(stack: Stack) -> list[ChatClient]:
+    return [stack.chat_client(url) for url in stack.base_urls]
+
+
+def drive_chats(stack: Stack, count: int) -> list[Response]:
+    """`count` chat requests, round-robin over the Service addresses, two per conversation."""
+    clients = chat_clients(stack)
+    responses = []
+    conversation = None
+    for i in range(count):
+        response = clients[i % len(clients)].chat(QUESTIONS[i % len(QUESTIONS)], conversation)
+        assert response.status == 200, f"chat #{i} -> {response.status}: {response.body[:300]!r}"
+        conversation = None if i % 2 else response.json()["conversation_id"]
+        responses.append(response)
+    return responses
+
+
+def scrape_all(stack: Stack) -> dict[Sample, float]:
+    """Every pod's metrics summed sample by sample (what sum() over pods gives)."""
+    summed: dict[Sample, float] = {}
+    for pod in stack.pods():
+        for key, value in scrape(stack.metrics_url(pod)).items():
+            summed[key] = summed.get(key, 0.0) + value
+    return summed
+
+
+def cache_state(body: dict) -> str:
+    """The catalog cache's state in a readiness body (ops.health.ProbeView): up / down."""
+    cache = body.get("cache")
+    assert isinstance(cache, dict), f"the readiness body has no cache section: {body}"
+    return cache["state"]
+
+
+def cache_reported_up(body: dict) -> bool:
+    return cache_state(body) == "up"
+
+
+def probe_budget(stack: Stack, to: bool) -> float:
+    """Seconds within which the kubelet must have flipped Ready, from the rendered probe: the
+    threshold's worth of periods, one probe timeout, one period of phase and some slack."""
+    probe = stack.chart.probe("readiness")
+    runs = probe.failure_threshold if not to else probe.success_threshold
+    breaker = 10  # WAZEN_CACHE_BREAKER_COOLDOWN (5 s) plus the Redis reconnect
+    return (runs + 1) * probe.period + probe.timeout + breaker
+
+
+# -- scenarios ------------------------------------------------------------------------------
+def check_pods_ready(stack: Stack) -> None:
+    """Every pod becomes Ready through its probes."""
+    stack.wait_ready(True, timeout=180)
+    states = stack.ready()
+    assert states, "no pods"
+    assert all(states.values()), states
+    log(f"{stack.name}: pods Ready {sorted(states)}")
+
+
+def check_chat(stack: Stack) -> dict:
+    """A chat request through the Service gets a reply and a conversation id."""
+    response = chat_clients(stack)[0].chat("What services do you offer?")
+    assert response.status == 200, f"{response.status}: {response.body[:500]!r}"
+    body = response.json()
+    assert body["reply"].strip(), body
+    uuid.UUID(body["conversation_id"])
+    follow_up = chat_clients(stack)[0].chat("And the prices?", body["conversation_id"])
+    assert follow_up.status == 200, follow_up.body[:500]
+    assert follow_up.json()["conversation_id"] == body["conversation_id"]
+    log(f"{stack.name}: chat answered in {response.seconds * 1000:.0f} ms")
+    return body
+
+
+def check_metrics_grow(stack: Stack, chats: int = 20) -> None:
+    """The metrics port exposes the assistant's metrics and the counters grow with traffic."""
+    drive_chats(stack, 2)
+    before = scrape_all(stack)
+    names = {name for name, _ in before}
+    missing = [m for m in CONTRACT_METRICS if m not in names]
+    assert not missing, f"metrics endpoint lacks {missing}"
+    drive_chats(stack, chats)
+    after = scrape_all(stack)
+    grown = {
+        "cache requests": (total(before, HIT), total(after, HIT)),
+        "replies": (
+            total(before, "wazen_reply_duration_seconds_count"),
+            total(after, "wazen_reply_duration_seconds_count"),
+        ),
+        "http requests": (
+            total(before, "django_http_requests_total_by_method_total"),
+            total(after, "django_http_requests_total_by_method_total"),
+        ),
+    }
+    for what, (old, new) in grown.items():
+        assert new >= old + chats, f"{what} counter went {old} -> {new} over {chats} chats"
+    log(f"{stack.name}: counters grew {grown}")
+
+
+@dataclass
+class TrafficResult:
+    """Traffic driven for the Prometheus checks, with the raw counters taken around it."""
+
+    before: dict[Sample, float]
+    after: dict[Sample, float]
+    client_seconds: list[float]
+
+    def delta(self, name: str, **labels: str) -> float:
+        return total(self.after, name, **labels) - total(self.before, name, **labels)
+
+    @property
+    def hit_ratio(self) -> float:
+        hits = self.delta(HIT, result="hit")
+        return hits / (hits + self.delta(HIT, result="miss"))
+
+    def bucket_deltas(self, name: str) -> list[tuple[float, float]]:
+        """[(le, count)] of a histogram's cumulative buckets over the traffic, all labels summed."""
+        bounds = sorted({float(dict(lbls)["le"]) for n, lbls in self.after if n == name})
+        return [(le, self.delta(name, le=_le_text(le, self.after, name))) for le in bounds]
+
+
+def _le_text(le: float, samples: dict[Sample, float], name: str) -> str:
+    for n, lbls in samples:
+        if n == name and float(dict(lbls)["le"]) == le:
+            return dict(lbls)["le"]
+    raise KeyError(le)
+
+
+def drive_measured_traffic(stack: Stack, chats: int, settle: float) -> TrafficResult:
+    """Warm up, let Prometheus see the series, then `chats` chats and wait until scraped."""
+    drive_chats(stack, 2)
+    time.sleep(settle)
+    before = scrape_all(stack)
+    responses = drive_chats(stack, chats)
+    after = scrape_all(stack)
+    time.sleep(settle)
+    return TrafficResult(before, after, [r.seconds for r in responses])
+
+
+def dashboard_variable_values(stack: Stack, variables: list[dict]) -> dict[str, str]:
+    """Resolve a dashboard's template variables as Grafana would on this stack: query variables
+    from the Prometheus label API (all values, as a regex, for multi/includeAll), custom and
+    constant ones from their current value; datasource variables become the data source name."""
+    from clients import label_values
+
+    values: dict[str, str] = {}
+    for var in variables:
+        name, kind = var["name"], var.get("type")
+        if kind == "datasource":
+            values[name] = "prometheus"
+        elif kind == "query":
+            definition = var.get("query")
+            if isinstance(definition, dict):
+                definition = definition.get("query", "")
+            match = re.fullmatch(r"\s*label_values\((?:(.*),\s*)?(\w+)\)\s*", definition or "")
+            assert match, f"dashboard variable {name}: unsupported query {definition!r}"
+            selector = match.group(1)
+            if selector:
+                from chartinfo import substitute
+
+                selector = substitute(selector, values)
+            found = label_values(stack.prometheus, match.group(2), selector)
+            assert found, f"dashboard variable ${name}: no values for {definition}"
+            multi = var.get("multi") or var.get("includeAll")
+            values[name] = "(" + "|".join(map(re.escape, found)) + ")" if multi else found[0]
+        else:
+            current = var.get("current", {}).get("value", var.get("query", ""))
+            values[name] = current[0] if isinstance(current, list) else str(current)
+    return values
+
+
+def check_every_panel_has_data(
+    stack: Stack, queries: list[PanelQuery], values: dict[str, str], unavailable: dict[str, str]
+) -> dict[str, int]:
+    """Every dashboard panel expression returns data, except those whose series cannot exist on
+    this stack (`unavailable`: a metric name -> why), which are reported, not faked."""
+    from chartinfo import substitute
+
+    checked, skipped, empty = 0, [], []
+    for query in queries:
+        reason = next((why for metric, why in unavailable.items() if metric in query.expr), None)
+        if reason:
+            skipped.append(f"{query.panel}/{query.ref}: {reason}")
+            continue
+        expr = substitute(query.expr, values)
+        if not stack.prometheus.query(expr):
+            empty.append(f"{query.dashboard} '{query.panel}' {query.ref}: {expr}")
+        checked += 1
+    assert not empty, "panels without data:\n" + "\n".join(empty)
+    log(f"{stack.name}: {checked} panel queries returned data; {len(skipped)} not applicable")
+    for line in skipped:
+        log(f"  not applicable here: {line}")
+    return {"checked": checked, "skipped": len(skipped)}
+
+
+def check_hit_ratio(stack: Stack, expr: str, traffic: TrafficResult | None = None) -> float:
+    """The hit-ratio expression returns a value in [0, 1]; with the traffic's raw counters at
+    hand, it is the ratio those counters give (rate() over the window ~ the increase)."""
+    values = stack.prometheus.wait_for(
+        expr, lambda v: len(v) == 1 and not math.isnan(v[0]), timeout=60, what="hit ratio"
+    )
+    ratio = values[0]
+    assert 0.0 <= ratio <= 1.0, ratio
+    if traffic is not None:
+        expected = traffic.hit_ratio
+        assert abs(ratio - expected) <= 0.05, f"hit ratio {ratio:.3f}, counters say {expected:.3f}"
+    log(f"{stack.name}: hit ratio {ratio:.3f}")
+    return ratio
+
+
+def quantile_bucket(buckets: list[tuple[float, float]], q: float) -> tuple[float, float]:
+    """The (lower, upper) bounds of the bucket holding quantile q, as histogram_quantile picks."""
+    count = buckets[-1][1]
+    rank = q * count
+    lower = 0.0
+    for le, cumulative in buckets:
+        if cumulative >= rank:
+            return lower, le
+        lower = le
+    return lower, math.inf
+
+
+def check_latency_quantile(stack: Stack, expr: str, q: float, traffic: TrafficResult) -> float:
+    """A latency quantile expression lands in the bucket the raw histogram puts it in (one
+    bucket of slack either side for the rate() extrapolation), and under the slowest reply a
+    client saw when that bucket is bounded."""
+    values = stack.prometheus.wait_for(
+        expr, lambda v: len(v) >= 1 and not math.isnan(v[0]), timeout=60, what=expr
+    )
+    value = max(values)
+    buckets = traffic.bucket_deltas(REPLY_BUCKET)
+    bounds = [0.0] + [le for le, _ in buckets]
+    lower, upper = quantile_bucket(buckets, q)
+    i = bounds.index(lower)
+    low_ok = bounds[max(0, i - 1)]
+    high_ok = bounds[min(len(bounds) - 1, i + 2)]
+    assert low_ok <= value <= high_ok, (
+        f"{expr} = {value:.4f}s; raw buckets put q{q} in ({lower}, {upper}] {buckets}"
+    )
+    log(f"{stack.name}: q{q} latency {value * 1000:.1f} ms, raw bucket ({lower}, {upper}]")
+    return value
+
+
+@dataclass
+class BackgroundClient:
+    """Chats through the Service in a thread until stopped; counts every failure."""
+
+    clients: list[ChatClient]
+    seconds: float
+    ok: int = 0
+    failures: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> BackgroundClient:
+        self._thread = threading.Thread(target=self._run, name="background-client", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        i = 0
+        while time.monotonic() < deadline and not self._stop.is_set():
+            client = self.clients[i % len(self.clients)]
+            try:
+                response = client.chat(QUESTIONS[i % len(QUESTIONS)])
+            except OSError as exc:
+                self.failures.append(f"#{i}: {type(exc).__name__}: {exc}")
+            else:
+                if response.status == 200:
+                    self.ok += 1
+                    self.latencies.append(response.seconds)
+                else:
+                    self.failures.append(f"#{i}: HTTP {response.status} {response.body[:200]!r}")
+            i += 1
+            time.sleep(0.05)
+
+    def result(self) -> tuple[int, list[str]]:
+        """Stop and return (successful requests, failures)."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=self.seconds + 60)
+        return self.ok, self.failures
+
+
+def check_no_failed_requests_during(
+    stack: Stack, action: Callable[[], None], what: str, seconds: float = 600
+) -> int:
+    """A background client sees no failed request while `action` (a rollout) runs."""
+    client = stack.background_client(seconds)
+    time.sleep(2)
+    action()
+    time.sleep(2)
+    ok, failures = client.result()
+    assert not failures, f"{len(failures)} failed requests during {what}: {failures[:5]}"
+    assert ok > 0, f"the background client made no request during {what}"
+    log(f"{stack.name}: {ok} requests, none failed, during {what}")
+    return ok
+
+
+def cache_alerts(chart: Chart) -> list[dict]:
+    """The alerts about the catalog cache being unavailable (their expressions read the
+    availability gauge or the fallback/error counters)."""
+    signals = ("wazen_catalog_cache_available", "wazen_catalog_cache_fallbacks", "cache_errors")
+    return [a for a in chart.alerts() if any(s in a["expr"] for s in signals)]
+
+
+def check_cache_outage_soft(stack: Stack, alert: dict | None) -> None:
+    """Default (soft) readiness: with Redis gone replies keep coming, the readiness body reports
+    the cache down, pods stay Ready for the whole probe window, the cache alert's expression
+    turns true (and Prometheus has the alert pending or firing); with Redis back the body
+    reports it up again and the expression clears."""
+    check_pods_ready(stack)
+    for pod in stack.pods():
+        body = stack.readiness(pod).json()
+        assert cache_reported_up(body), f"{pod}: cache not reported up before the outage: {body}"
+    expr = alert["expr"] if alert else None
+    if expr:
+        stack.prometheus.wait_for(expr, lambda v: not v, 120, "cache alert false before outage")
+    log(f"{stack.name}: stopping Redis (soft readiness)")
+    stack.stop_redis()
+    stopped = time.monotonic()
+    try:
+        deadline = stopped + probe_budget(stack, to=False)
+        alert_seen = expr is None
+        down_seen: set[str] = set()
+        replies = 0
+        while time.monotonic() < deadline or not alert_seen or down_seen != set(stack.pods()):
+            assert time.monotonic() < deadline + 120, (
+                f"after {time.monotonic() - stopped:.0f}s: alert expression true={alert_seen}, "
+                f"cache reported down on {sorted(down_seen)} of {stack.pods()}"
+            )
+            replies += len(drive_chats(stack, 2))
+            for pod in stack.pods():
+                response = stack.readiness(pod)
+                assert response.status == 200, (
+                    f"{pod}: soft readiness answered {response.status}: {response.body[:300]!r}"
+                )
+                if not cache_reported_up(response.json()):
+                    down_seen.add(pod)
+            not_ready = [p for p, ready in stack.ready().items() if not ready]
+            assert not not_ready, f"soft readiness: {not_ready} went NotReady with Redis down"
+            if not alert_seen and stack.prometheus.query(expr):
+                alert_seen = True
+                states = {
+                    a["state"]
+                    for a in stack.prometheus.alerts()
+                    if a["labels"].get("alertname") == alert["alert"]
+                }
+                log(f"{stack.name}: {alert['alert']} expression true, alert {states or 'not yet'}")
+            time.sleep(1)
+        if alert:
+            stack.prometheus.wait_for(
+                f'ALERTS{{alertname="{alert["alert"]}"}}',
+                lambda v: bool(v),
+                timeout=60,
+                what=f"{alert['alert']} pending or firing",
+            )
+        log(
+            f"{stack.name}: Redis down {time.monotonic() - stopped:.0f}s: {replies} replies, "
+            "pods stayed Ready, readiness body says cache down"
+        )
+    finally:
+        stack.start_redis()
+    log(f"{stack.name}: Redis started again")
+    deadline = time.monotonic() + 60
+    while True:
+        drive_chats(stack, 1)
+        if all(cache_reported_up(stack.readiness(pod).json()) for pod in stack.pods()):
+            break
+        assert time.monotonic() < deadline, "the readiness body still reports the cache down"
+        time.sleep(1)
+    stack.prometheus.wait_for(
+        "min(wazen_catalog_cache_available)", lambda v: v == [1.0], 120, "availability back to 1"
+    )
+    if expr and "[" not in expr:
+        # An expression over a rate window stays true for that window; an instant one clears.
+        stack.prometheus.wait_for(expr, lambda v: not v, 120, "cache alert expression clears")
+    log(f"{stack.name}: cache recovered (availability gauge 1 in Prometheus)")
+
+
+def check_cache_outage_hard(stack: Stack) -> None:
+    """health.cacheCriticalForReadiness=true: Redis gone -> every pod NotReady within the probe
+    budget; Redis back -> Ready again."""
+    check_pods_ready(stack)
+    log(f"{stack.name}: stopping Redis (hard readiness)")
+    stack.stop_redis()
+    started = time.monotonic()
+    try:
+        stack.wait_ready(False, timeout=probe_budget(stack, to=False))
+        log(f"{stack.name}: pods NotReady {time.monotonic() - started:.1f}s after Redis stopped")
+        body = stack.readiness(stack.pods()[0])
+        assert body.status >= 500, f"readiness {body.status} with Redis down (hard mode)"
+        assert not cache_reported_up(body.json())
+    finally:
+        stack.start_redis()
+    started = time.monotonic()
+    stack.wait_ready(True, timeout=probe_budget(stack, to=True) + 30)
+    log(f"{stack.name}: pods Ready {time.monotonic() - started:.1f}s after Redis came back")
+
+
+def readiness_json(base_url: str, path: str, host: str | None = None) -> Response:
+    headers = {"Host": host} if host else None
+    return request(f"{base_url}{path}?format=json", headers=headers, timeout=10)
