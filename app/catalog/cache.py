@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 from catalog.resilience import CacheUnavailable, redis_guard
 
@@ -172,9 +173,7 @@ def reset_for_tests() -> None:
     _counters = _Counters()
     with _pending_lock:
         _pending_invalidations.clear()
-    redis_guard.breaker.reset()
-    redis_guard.errors = 0
-    redis_guard.last_error = ""
+    redis_guard.reset()
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -208,6 +207,10 @@ def _bump_generation(company_id: int) -> None:
 
 def _fill(company_id: int, generation: int) -> CatalogSnapshot:
     """Refill after a miss. One process holds the fill lock and queries; others wait for it."""
+    if connection.in_atomic_block:
+        # Rows read inside a transaction may be uncommitted writes that could still roll back
+        # (and would then never be invalidated): serve them, never cache them.
+        return catalog_snapshot_from_db(company_id=company_id)
     try:
         leader = redis_guard.run(
             "lock", lambda: cache.add(_fill_key(company_id, generation), 1, timeout=_FILL_LOCK_TTL)

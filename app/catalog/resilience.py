@@ -118,6 +118,13 @@ class RedisGuard:
         self.errors = 0
         self.last_error = ""
 
+    def reset(self) -> None:
+        """Back to a fresh process' state (tests)."""
+        self.breaker.reset()
+        self._log = RateLimitedLog(logging.getLogger("catalog.cache"), interval=0)
+        with self._lock:
+            self.errors, self.last_error = 0, ""
+
     def run(self, operation: str, fn: Callable[[], T], *, force: bool = False) -> T:
         """Call fn unless the breaker is open (force: probe anyway, e.g. the health check)."""
         if not force and not self.breaker.allow():

@@ -5,6 +5,7 @@ Tests run with DEBUG off, like production. Redis and PostgreSQL are started by f
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 48)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -17,3 +18,6 @@ from config.settings import *  # noqa: E402, F403 -- the real settings, under te
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WAZEN_CACHE_BREAKER_COOLDOWN = 0.3
 WAZEN_CACHE_ERROR_LOG_INTERVAL = 60
+# Static files come from the app directories (finders), not a collectstatic run.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="wazen-static-"))  # noqa: F405
+WHITENOISE_USE_FINDERS = True

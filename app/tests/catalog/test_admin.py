@@ -1,0 +1,60 @@
+"""Editing a service in the admin invalidates that company's cached catalog."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from catalog import cache as catalog_cache
+from catalog.models import Service
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def staff_client(client):
+    User.objects.create_superuser("admin", "admin@example.com", "pw-for-tests-only")
+    client.login(username="admin", password="pw-for-tests-only")
+    return client
+
+
+def test_admin_edit_invalidates(redis_cache, company, staff_client):
+    assert {s.price for s in catalog_cache.orderable_services(company.id).services} != {"5.00"}
+    service = Service.objects.get(company=company, name="Service 0")
+    response = staff_client.post(
+        f"/admin/catalog/service/{service.pk}/change/",
+        {
+            "company": company.pk,
+            "name": "Service 0",
+            "description": "changed",
+            "price": "5.00",
+            "currency": "SAR",
+            "category": "General",
+            "is_orderable": "on",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    entry = catalog_cache.orderable_services(company.id).get(service.pk)
+    assert (entry.price, entry.description) == ("5.00", "changed")
+
+
+def test_admin_bulk_action_invalidates(redis_cache, company, staff_client):
+    assert len(catalog_cache.orderable_services(company.id).services) == 3
+    ids = list(Service.objects.filter(company=company).values_list("pk", flat=True)[:2])
+    response = staff_client.post(
+        "/admin/catalog/service/",
+        {"action": "make_unorderable", "_selected_action": ids},
+    )
+    assert response.status_code == 302
+    assert len(catalog_cache.orderable_services(company.id).services) == 1
+
+
+def test_admin_issue_key_action_shows_the_key_once(company, staff_client):
+    response = staff_client.post(
+        "/admin/catalog/company/",
+        {"action": "issue_api_key", "_selected_action": [company.pk]},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "New API key for acme" in text and "wz_" in text

@@ -1,0 +1,59 @@
+"""API keys: hashed at rest, resolved without a query on a hit, revocation effective at commit."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from catalog.api_keys import api_key_issue, api_key_revoke, hash_key, tenant_for_key
+from catalog.models import ApiKey
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_only_the_hash_is_stored(company):
+    api_key, raw = api_key_issue(company=company, name="ci")
+    stored = ApiKey.objects.get(pk=api_key.pk)
+    assert raw.startswith("wz_") and len(raw) > 40
+    assert stored.key_hash == hash_key(raw) != raw
+    assert raw not in {stored.prefix, stored.name, stored.key_hash}
+
+
+def test_resolution_is_cached(redis_cache, company, api_key):
+    with CaptureQueriesContext(connection) as first:
+        tenant = tenant_for_key(api_key)
+    with CaptureQueriesContext(connection) as second:
+        assert tenant_for_key(api_key) == tenant
+    assert (tenant.id, tenant.slug) == (company.id, "acme")
+    assert (len(first.captured_queries), len(second.captured_queries)) == (1, 0)
+
+
+def test_revocation_takes_effect_at_commit(redis_cache, company, api_key):
+    assert tenant_for_key(api_key) is not None
+    key = ApiKey.objects.get(company=company)
+    with transaction.atomic():
+        api_key_revoke(api_key=key)
+        assert tenant_for_key(api_key) is not None  # not committed yet
+    assert tenant_for_key(api_key) is None
+
+
+def test_unknown_keys_are_cached_negatively_until_issued(redis_cache, company):
+    assert tenant_for_key("wz_not-a-real-key") is None
+    with CaptureQueriesContext(connection) as queries:
+        assert tenant_for_key("wz_not-a-real-key") is None
+    assert len(queries.captured_queries) == 0
+    assert tenant_for_key("not-even-our-format") is None
+
+
+def test_deactivating_the_company_disables_its_keys(redis_cache, company, api_key):
+    assert tenant_for_key(api_key) is not None
+    company.is_active = False
+    company.save()
+    assert tenant_for_key(api_key) is None
+
+
+def test_resolution_works_while_redis_is_down(redis_cache, company, api_key):
+    redis_cache.stop()
+    tenant = tenant_for_key(api_key)
+    assert tenant is not None and tenant.id == company.id

@@ -1,0 +1,107 @@
+"""Redis failures never fail a request: stopped, hung, or out of connections, the catalog comes
+from the database, the failure is counted and logged once, and the breaker keeps the outage from
+costing a timeout per request. Programming errors still surface."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from django_redis import get_redis_connection
+
+from catalog import cache as catalog_cache
+from catalog import selectors
+from catalog.models import Service
+from catalog.resilience import is_outage, redis_guard
+from config.caches import build_caches
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_redis_stopped_mid_test_falls_back_then_recovers(redis_cache, company, caplog, settings):
+    expected = selectors.catalog_snapshot_from_db(company_id=company.id)
+    assert catalog_cache.orderable_services(company.id) == expected  # miss, cached
+
+    redis_cache.stop()
+    with caplog.at_level(logging.WARNING, logger="catalog.cache"):
+        during = [catalog_cache.orderable_services(company.id) for _ in range(20)]
+    assert during == [expected] * 20
+    stats = catalog_cache.cache_stats()
+    assert stats["fallbacks"] == 20
+    assert stats["errors"] == 1  # the breaker stopped further attempts
+    assert stats["breaker"] == "open"
+    assert len([r for r in caplog.records if "unavailable" in r.message]) == 1
+
+    redis_cache.start()
+    time.sleep(settings.WAZEN_CACHE_BREAKER_COOLDOWN + 0.1)
+    assert catalog_cache.orderable_services(company.id) == expected  # trial call: a miss
+    assert catalog_cache.orderable_services(company.id) == expected  # a hit again
+    stats = catalog_cache.cache_stats()
+    assert stats["breaker"] == "closed"
+    assert stats["hits"] >= 1
+
+
+def test_writes_during_an_outage_are_not_served_stale_after_recovery(redis_cache, company, settings):
+    catalog_cache.orderable_services(company.id)  # cached: prices 100..102
+    redis_cache.cli("CLIENT", "PAUSE", "1500", "ALL")  # Redis hangs: invalidation will time out
+    Service.objects.filter(company=company).update(price=7)
+    assert catalog_cache.cache_stats()["pending_invalidations"] == 1
+    time.sleep(1.6)  # Redis answers again, still holding the old snapshot and generation
+    time.sleep(settings.WAZEN_CACHE_BREAKER_COOLDOWN)
+    prices = {s.price for s in catalog_cache.orderable_services(company.id).services}
+    assert prices == {"7.00"}
+    assert catalog_cache.cache_stats()["pending_invalidations"] == 0
+    assert {s.price for s in catalog_cache.orderable_services(company.id).services} == {"7.00"}
+
+
+def test_a_hung_redis_costs_one_short_timeout_then_nothing(redis_cache, company):
+    catalog_cache.orderable_services(company.id)
+    redis_cache.cli("CLIENT", "PAUSE", "2000", "ALL")  # Redis stops answering for 2 s
+    started = time.perf_counter()
+    catalog_cache.orderable_services(company.id)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    for _ in range(10):
+        catalog_cache.orderable_services(company.id)
+    next_ten = time.perf_counter() - started
+    assert 0.2 <= first < 1.0  # one socket timeout (0.25 s), not Redis' 2 s pause
+    assert next_ten < 0.2  # breaker open: ten requests without touching Redis
+    assert catalog_cache.cache_stats()["fallbacks"] == 11
+
+
+def test_exhausted_connection_pool_falls_back(redis_cache, company, settings):
+    # Database 1: django-redis keeps one pool per URL, so this gets a new pool of one.
+    settings.CACHES = build_caches(
+        backend="redis", redis_url=redis_cache.url.replace("/0", "/1"), max_connections=1
+    )
+    pool = get_redis_connection("default").connection_pool
+    held = pool.get_connection()
+    try:
+        snapshot = catalog_cache.orderable_services(company.id)
+    finally:
+        pool.release(held)
+    assert snapshot == selectors.catalog_snapshot_from_db(company_id=company.id)
+    assert catalog_cache.cache_stats()["fallbacks"] == 1
+
+
+def test_programming_errors_surface(redis_cache, company):
+    # A value of the wrong Redis type is a bug (or a key collision), not an outage.
+    redis_cache.cli("DEL", f"wazen:1:catalog:gen:{company.id}")
+    redis_cache.cli("RPUSH", f"wazen:1:catalog:gen:{company.id}", "x")
+    with pytest.raises(Exception) as raised:
+        catalog_cache.orderable_services(company.id)
+    assert "WRONGTYPE" in str(raised.value.__cause__ or raised.value)
+    assert not is_outage(raised.value)
+
+
+def test_breaker_lets_one_trial_through_when_half_open(settings):
+    breaker = redis_guard.breaker
+    breaker.record_failure()
+    assert breaker.state == "open" and not breaker.allow()
+    time.sleep(settings.WAZEN_CACHE_BREAKER_COOLDOWN + 0.05)
+    assert breaker.state == "half-open"
+    assert breaker.allow() is True
+    assert breaker.allow() is False  # one trial at a time
+    breaker.record_success()
+    assert breaker.state == "closed" and breaker.allow()

@@ -1,0 +1,145 @@
+"""Fixtures that start real services: a redis-server per session, PostgreSQL when
+WAZEN_TEST_DB=postgres (the Makefile runs the app suite once on SQLite, once on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db.backends.signals import connection_created
+
+from catalog import cache as catalog_cache
+from catalog.api_keys import Tenant, api_key_issue
+from catalog.models import Company, Service
+from config.caches import build_caches
+from tests.servers import PostgresServer, RedisServer
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> Iterator[None]:
+    if os.environ.get("WAZEN_TEST_DB") != "postgres":
+        yield
+        return
+    from django.conf import settings
+
+    server = PostgresServer().start()
+    settings.DATABASES["default"] = {
+        **settings.DATABASES["default"],
+        "ENGINE": "django_prometheus.db.backends.postgresql",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": "127.0.0.1",
+        "PORT": str(server.port),
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {"connect_timeout": 5},
+    }
+    yield
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_cache(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
+    """Point the default cache at the session's real redis-server, empty and healthy."""
+    if redis_server.process is None:
+        redis_server.start()
+    settings.CACHE_BACKEND = "redis"
+    settings.CACHES = build_caches(backend="redis", redis_url=redis_server.url, timeout=300)
+    redis_server.cli("FLUSHALL")
+    catalog_cache.reset_for_tests()
+    yield redis_server
+    if redis_server.process is None:  # a test stopped it: bring it back for the next one
+        redis_server.start()
+    cache.close()
+    catalog_cache.reset_for_tests()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    catalog_cache.reset_for_tests()
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def make_company(db):
+    counter = iter(range(1, 10_000))
+
+    def make(*, services: int = 3, slug: str | None = None) -> Company:
+        n = next(counter)
+        company = Company.objects.create(name=f"Company {slug or n}", slug=slug or f"co-{n}")
+        Service.objects.bulk_create(
+            Service(
+                company=company,
+                name=f"Service {i}",
+                description=f"Description {i}",
+                price=Decimal("100.00") + i,
+                category="General",
+            )
+            for i in range(services)
+        )
+        return company
+
+    return make
+
+
+@pytest.fixture
+def company(make_company) -> Company:
+    return make_company(services=3, slug="acme")
+
+
+@pytest.fixture
+def tenant(company: Company) -> Tenant:
+    return Tenant(id=company.id, slug=company.slug, name=company.name)
+
+
+@pytest.fixture
+def api_key(company: Company) -> str:
+    return api_key_issue(company=company)[1]
+
+
+class SqlCounter:
+    """Counts SQL statements on every connection, every thread (CaptureQueriesContext sees one)."""
+
+    def __init__(self, needle: str) -> None:
+        self.needle = needle
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.needle in sql:
+            with self._lock:
+                self.count += 1
+        return execute(sql, params, many, context)
+
+
+@pytest.fixture
+def catalog_sql_counter() -> Iterator[SqlCounter]:
+    """Counts catalog reads (SELECTs on catalog_service) on connections opened from now on."""
+    from django.db import connections
+
+    counter = SqlCounter('FROM "catalog_service"')
+
+    def install(sender, connection, **kwargs) -> None:
+        connection.execute_wrappers.append(counter)
+
+    connection_created.connect(install)
+    for conn in connections.all(initialized_only=True):
+        conn.execute_wrappers.append(counter)
+    yield counter
+    connection_created.disconnect(install)
+    for conn in connections.all(initialized_only=True):
+        if counter in conn.execute_wrappers:
+            conn.execute_wrappers.remove(counter)
