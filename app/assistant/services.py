@@ -54,12 +54,16 @@ class ReplyResult:
     db_queries: int
 
 
+_TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
 @contextmanager
 def _count_queries() -> Iterator[list[int]]:
     counter = [0]
 
     def count(execute, sql, params, many, context):
-        counter[0] += 1
+        if not sql.startswith(_TRANSACTION_CONTROL):  # SQLite issues BEGIN as a statement
+            counter[0] += 1
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):
