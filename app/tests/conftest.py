@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
+import dj_database_url
 import pytest
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
@@ -26,19 +27,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
         yield
         return
     from django.conf import settings
+    from django.db import connections
 
     server = PostgresServer().start()
-    settings.DATABASES["default"] = {
-        **settings.DATABASES["default"],
-        "ENGINE": "django_prometheus.db.backends.postgresql",
-        "NAME": "postgres",
-        "USER": "postgres",
-        "PASSWORD": "",
-        "HOST": "127.0.0.1",
-        "PORT": str(server.port),
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {"connect_timeout": 5},
-    }
+    database = settings.DATABASES["default"]  # updated in place: Django filled in defaults
+    database.update(dj_database_url.parse(server.url, conn_max_age=0))
+    database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    database["OPTIONS"] = {"connect_timeout": 5}
+    database["TEST"]["NAME"] = None  # the SQLite in-memory test name must not carry over
+    connections["default"].close()
+    del connections["default"]  # the next access builds a PostgreSQL connection
     yield
     server.stop()
 
@@ -70,7 +68,7 @@ def redis_cache(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
 def _fresh_process_state() -> Iterator[None]:
     catalog_cache.reset_for_tests()
     cache.clear()
-    yield
+    return
 
 
 @pytest.fixture
@@ -143,3 +141,19 @@ def catalog_sql_counter() -> Iterator[SqlCounter]:
     for conn in connections.all(initialized_only=True):
         if counter in conn.execute_wrappers:
             conn.execute_wrappers.remove(counter)
+
+
+def in_thread(target, *, name: str | None = None) -> threading.Thread:
+    """Start a thread that closes its own database connections when done (PostgreSQL would
+    otherwise keep the test database busy at teardown)."""
+    from django.db import connections
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread

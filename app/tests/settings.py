@@ -13,7 +13,7 @@ os.environ.setdefault("LOG_LEVEL", "warning")
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 
-from config.settings import *  # noqa: E402, F403 -- the real settings, under test
+from config.settings import *  # noqa: F403 -- the real settings, under test
 
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WAZEN_CACHE_BREAKER_COOLDOWN = 0.3

@@ -56,8 +56,10 @@ class ChatCompletionsServer:
                     {"path": self.path, "auth": self.headers.get("Authorization"),
                      "body": json.loads(self.rfile.read(length))}
                 )  # fmt: skip
-                scripted = outer.responses.popleft() if outer.responses else Scripted(
-                    500, {"error": {"message": "no scripted response"}}
+                scripted = (
+                    outer.responses.popleft()
+                    if outer.responses
+                    else Scripted(500, {"error": {"message": "no scripted response"}})
                 )
                 time.sleep(scripted.delay)
                 payload = json.dumps(scripted.body).encode()

@@ -41,10 +41,13 @@ def test_chat_round_trip_keeps_the_conversation(client, api_key):
     assert first.status_code == 200
     body = first.json()
     assert "101.00 SAR" in body["reply"]
-    second = chat(client, api_key, {"message": "order it", "conversation_id": body["conversation_id"]})
+    second = chat(
+        client, api_key, {"message": "order it", "conversation_id": body["conversation_id"]}
+    )
     assert second.status_code == 200
     order = second.json()["order"]
-    assert order["service_name"] == "Service 1" and order["price"] == "101.00"
+    assert order["service_name"] == "Service 1"
+    assert order["price"] == "101.00"
     assert second.json()["conversation_id"] == body["conversation_id"]
     assert Message.objects.filter(conversation_id=body["conversation_id"]).count() == 4
     assert Order.objects.get(pk=order["id"]).conversation_id == uuid.UUID(body["conversation_id"])
@@ -158,7 +161,8 @@ def test_tenants_are_isolated_on_every_endpoint(client, make_company):
     assert error_code(response) == "conversation_not_found"
     # B's assistant knows only B's catalog and cannot order A's services by name.
     reply = chat(client, key_b, {"message": "order service 0"}).json()
-    assert "order" not in reply and "Service 0" not in reply["reply"]
+    assert "order" not in reply
+    assert "Service 0" not in reply["reply"]
     assert "Beta secret" in reply["reply"]
     assert Order.objects.count() == 0
     assert Conversation.objects.get(pk=conversation_a).company_id == a.id

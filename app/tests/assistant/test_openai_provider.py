@@ -30,7 +30,9 @@ def llm(settings):
 
 def test_answer_uses_catalog_in_system_prompt_and_history(llm, tenant):
     llm.responses.extend([Scripted(body=completion("Service 1 costs 101.00 SAR."))] * 2)
-    first = services.reply_create(tenant=tenant, message="price of service 1?", conversation_id=None)
+    first = services.reply_create(
+        tenant=tenant, message="price of service 1?", conversation_id=None
+    )
     services.reply_create(tenant=tenant, message="thanks", conversation_id=first.conversation_id)
     assert first.reply == "Service 1 costs 101.00 SAR."
     request = llm.requests[-1]
@@ -39,7 +41,9 @@ def test_answer_uses_catalog_in_system_prompt_and_history(llm, tenant):
     body = request["body"]
     assert body["model"] == "test-model"
     system = body["messages"][0]
-    assert system["role"] == "system" and "Service 1" in system["content"] and "101.00" in system["content"]
+    assert system["role"] == "system"
+    assert "Service 1" in system["content"]
+    assert "101.00" in system["content"]
     assert [m["role"] for m in body["messages"][1:]] == ["user", "assistant", "user"]
     assert body["tools"][0]["function"]["name"] == "place_order"
 
@@ -51,7 +55,8 @@ def test_tool_call_places_the_order(llm, tenant):
     )
     result = services.reply_create(tenant=tenant, message="order service 2", conversation_id=None)
     order = Order.objects.get()
-    assert result.order.id == order.id and order.service_id == service_id
+    assert result.order.id == order.id
+    assert order.service_id == service_id
     assert f"Your order #{order.id}" in result.reply
 
 
@@ -62,7 +67,8 @@ def test_tool_call_for_another_companys_service_orders_nothing(llm, tenant, make
         Scripted(body=completion(None, {"name": "place_order", "args": {"service_id": foreign_id}}))
     )
     result = services.reply_create(tenant=tenant, message="order that", conversation_id=None)
-    assert result.order is None and Order.objects.count() == 0
+    assert result.order is None
+    assert Order.objects.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -76,13 +82,18 @@ def test_tool_call_for_another_companys_service_orders_nothing(llm, tenant, make
 )
 def test_provider_failures_become_an_apology(llm, tenant, scripted, reason, requests):
     llm.responses.extend(scripted)
-    before = REGISTRY.get_sample_value(
-        "wazen_llm_errors_total", {"provider": "openai", "reason": reason}
-    ) or 0
+    before = (
+        REGISTRY.get_sample_value(
+            "wazen_llm_errors_total", {"provider": "openai", "reason": reason}
+        )
+        or 0
+    )
     result = services.reply_create(tenant=tenant, message="hello", conversation_id=None)
     assert result.reply == services.APOLOGY
     assert len(llm.requests) == requests  # bounded retries
-    after = REGISTRY.get_sample_value("wazen_llm_errors_total", {"provider": "openai", "reason": reason})
+    after = REGISTRY.get_sample_value(
+        "wazen_llm_errors_total", {"provider": "openai", "reason": reason}
+    )
     assert after == before + 1
 
 

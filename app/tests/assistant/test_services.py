@@ -43,14 +43,23 @@ def test_a_cached_reply_costs_two_queries(redis_cache, tenant):
 
 
 def test_order_is_persisted_with_the_quoted_price(redis_cache, tenant):
-    result = services.reply_create(tenant=tenant, message="I'd like service 2", conversation_id=None)
+    result = services.reply_create(
+        tenant=tenant, message="I'd like service 2", conversation_id=None
+    )
     order = Order.objects.get()
-    assert result.order is not None and result.order.id == order.id
-    assert (order.company_id, order.service.name, str(order.price)) == (tenant.id, "Service 2", "102.00")
+    assert result.order is not None
+    assert result.order.id == order.id
+    assert (order.company_id, order.service.name, str(order.price)) == (
+        tenant.id,
+        "Service 2",
+        "102.00",
+    )
     assert f"#{order.id}" in result.reply
 
 
-def test_an_unorderable_service_is_refused_even_if_the_snapshot_is_older(redis_cache, tenant, monkeypatch):
+def test_an_unorderable_service_is_refused_even_if_the_snapshot_is_older(
+    redis_cache, tenant, monkeypatch
+):
     service = Service.objects.get(company_id=tenant.id, name="Service 1")
     snapshot = catalog_cache.orderable_services(tenant.id)
     Service.objects.filter(pk=service.pk).update(is_orderable=False)
@@ -62,7 +71,9 @@ def test_an_unorderable_service_is_refused_even_if_the_snapshot_is_older(redis_c
 
 
 def test_replies_stay_correct_while_redis_is_down(redis_cache, tenant):
-    healthy = services.reply_create(tenant=tenant, message="how much is service 0", conversation_id=None)
+    healthy = services.reply_create(
+        tenant=tenant, message="how much is service 0", conversation_id=None
+    )
     redis_cache.stop()
     fallbacks = sample("wazen_catalog_cache_fallbacks_total")
     down = [
@@ -87,5 +98,8 @@ def test_provider_failure_gets_an_apology_and_is_counted(redis_cache, tenant, mo
     result = services.reply_create(tenant=tenant, message="hello", conversation_id=None)
     assert result.reply == services.APOLOGY
     assert sample("wazen_llm_errors_total", provider="failing", reason="timeout") == errors + 1
-    assert sample("wazen_reply_duration_seconds_count", provider="failing", outcome="provider_error") >= 1
+    assert (
+        sample("wazen_reply_duration_seconds_count", provider="failing", outcome="provider_error")
+        >= 1
+    )
     assert Message.objects.filter(content=services.APOLOGY).count() == 1

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_only_the_hash_is_stored(company):
     api_key, raw = api_key_issue(company=company, name="ci")
     stored = ApiKey.objects.get(pk=api_key.pk)
-    assert raw.startswith("wz_") and len(raw) > 40
+    assert raw.startswith("wz_")
+    assert len(raw) > 40
     assert stored.key_hash == hash_key(raw) != raw
     assert raw not in {stored.prefix, stored.name, stored.key_hash}
 
@@ -56,4 +57,5 @@ def test_deactivating_the_company_disables_its_keys(redis_cache, company, api_ke
 def test_resolution_works_while_redis_is_down(redis_cache, company, api_key):
     redis_cache.stop()
     tenant = tenant_for_key(api_key)
-    assert tenant is not None and tenant.id == company.id
+    assert tenant is not None
+    assert tenant.id == company.id

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog import cache as catalog_cache
 from catalog import selectors
 from catalog.models import Service
+from tests.conftest import in_thread
 
 # Real transactions: invalidation runs in on_commit callbacks, which need a real commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +43,7 @@ def test_snapshot_is_plain_json_with_the_configured_ttl(redis_cache, company, se
     raw_key = f"wazen:1:catalog:snap:{company.id}"
     stored = redis_cache.cli("GET", raw_key)
     entry = json.loads(stored)  # JSON, not a pickle
-    assert [s["name"] for s in entry["snapshot"]["services"]][0] == "Service 0"
+    assert next(s["name"] for s in entry["snapshot"]["services"]) == "Service 0"
     assert entry["snapshot"]["services"][0]["price"] == "100.00"
     ttl = int(redis_cache.cli("TTL", raw_key))
     assert settings.CACHE_TIMEOUT - 5 <= ttl <= settings.CACHE_TIMEOUT == 300
@@ -137,11 +138,10 @@ def test_a_late_filler_cannot_resurrect_stale_data(redis_cache, company, monkeyp
 
     monkeypatch.setattr(catalog_cache, "catalog_snapshot_from_db", slow_read)
     results = {}
-    reader = threading.Thread(
-        target=lambda: results.setdefault("stale", catalog_cache.orderable_services(company.id)),
+    reader = in_thread(
+        lambda: results.setdefault("stale", catalog_cache.orderable_services(company.id)),
         name="late-filler",
     )
-    reader.start()
     assert loaded.wait(10)
     Service.objects.filter(company=company).update(price=Decimal("7.00"))  # commits, invalidates
     committed.set()
@@ -156,18 +156,13 @@ def test_a_late_filler_cannot_resurrect_stale_data(redis_cache, company, monkeyp
 
 @pytest.mark.slow
 def test_stampede_of_32_threads_costs_one_query(redis_cache, company, catalog_sql_counter):
-    from django.db import connections
-
     threads, barrier, results = 32, threading.Barrier(32), []
 
     def read() -> None:
         barrier.wait()
         results.append(catalog_cache.orderable_services(company.id))
-        connections.close_all()
 
-    workers = [threading.Thread(target=read) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
+    workers = [in_thread(read) for _ in range(threads)]
     for worker in workers:
         worker.join(30)
     assert len(results) == threads
@@ -186,10 +181,7 @@ def test_another_process_filling_is_waited_for_not_duplicated(
     lock_key = f"wazen:1:catalog:fill:{company.id}:{generation}"
     redis_cache.cli("SET", lock_key, "1", "EX", "10")  # "another process" is filling
     result = {}
-    reader = threading.Thread(
-        target=lambda: result.setdefault("s", catalog_cache.orderable_services(company.id))
-    )
-    reader.start()
+    reader = in_thread(lambda: result.setdefault("s", catalog_cache.orderable_services(company.id)))
     snapshot = selectors.catalog_snapshot_from_db(company_id=company.id)  # the other filler
     entry = json.dumps({"generation": generation, "snapshot": snapshot.to_payload()})
     redis_cache.cli("SET", f"wazen:1:catalog:snap:{company.id}", entry)

@@ -9,6 +9,7 @@ import time
 
 import pytest
 from django_redis import get_redis_connection
+from django_redis.exceptions import ConnectionInterrupted
 
 from catalog import cache as catalog_cache
 from catalog import selectors
@@ -42,7 +43,9 @@ def test_redis_stopped_mid_test_falls_back_then_recovers(redis_cache, company, c
     assert stats["hits"] >= 1
 
 
-def test_writes_during_an_outage_are_not_served_stale_after_recovery(redis_cache, company, settings):
+def test_writes_during_an_outage_are_not_served_stale_after_recovery(
+    redis_cache, company, settings
+):
     catalog_cache.orderable_services(company.id)  # cached: prices 100..102
     redis_cache.cli("CLIENT", "PAUSE", "1500", "ALL")  # Redis hangs: invalidation will time out
     Service.objects.filter(company=company).update(price=7)
@@ -89,7 +92,7 @@ def test_programming_errors_surface(redis_cache, company):
     # A value of the wrong Redis type is a bug (or a key collision), not an outage.
     redis_cache.cli("DEL", f"wazen:1:catalog:gen:{company.id}")
     redis_cache.cli("RPUSH", f"wazen:1:catalog:gen:{company.id}", "x")
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(ConnectionInterrupted) as raised:
         catalog_cache.orderable_services(company.id)
     assert "WRONGTYPE" in str(raised.value.__cause__ or raised.value)
     assert not is_outage(raised.value)
@@ -98,10 +101,12 @@ def test_programming_errors_surface(redis_cache, company):
 def test_breaker_lets_one_trial_through_when_half_open(settings):
     breaker = redis_guard.breaker
     breaker.record_failure()
-    assert breaker.state == "open" and not breaker.allow()
+    assert breaker.state == "open"
+    assert not breaker.allow()
     time.sleep(settings.WAZEN_CACHE_BREAKER_COOLDOWN + 0.05)
     assert breaker.state == "half-open"
     assert breaker.allow() is True
     assert breaker.allow() is False  # one trial at a time
     breaker.record_success()
-    assert breaker.state == "closed" and breaker.allow()
+    assert breaker.state == "closed"
+    assert breaker.allow()

@@ -18,11 +18,14 @@ def probe(client, path: str, **headers):
 def test_all_probes_pass_when_healthy(redis_cache, client):
     assert probe(client, "/health/live") == (200, {"status": "ok", "checks": {}})
     status, body = probe(client, "/health/ready")
-    assert status == 200 and body["status"] == "ok"
-    assert body["cache"]["state"] == "up" and body["cache"]["stats"]["backend"] == "redis"
+    assert status == 200
+    assert body["status"] == "ok"
+    assert body["cache"]["state"] == "up"
+    assert body["cache"]["stats"]["backend"] == "redis"
     assert set(body["cache"]["stats"]) >= {"hits", "misses", "errors", "fallbacks", "hit_ratio"}
     status, body = probe(client, "/health/startup")
-    assert status == 200 and all(v == "OK" for v in body["checks"].values())
+    assert status == 200
+    assert all(v == "OK" for v in body["checks"].values())
 
 
 def test_redis_down_is_reported_but_ready_by_default(redis_cache, client):
@@ -40,7 +43,8 @@ def test_redis_down_fails_readiness_when_critical(redis_cache, client, settings)
     settings.WAZEN_HEALTH_CACHE_CRITICAL = True
     redis_cache.stop()
     status, body = probe(client, "/health/ready")
-    assert status == 500 and body["status"] == "unavailable"
+    assert status == 500
+    assert body["status"] == "unavailable"
     assert "catalog cache unavailable" in body["checks"]["CatalogCache()"]
     assert probe(client, "/health/live")[0] == 200
     redis_cache.start()
@@ -69,4 +73,5 @@ def test_probe_paths_accept_the_kubelets_pod_ip_host(client):
 
 def test_html_view_for_browsers(client):
     response = client.get("/health/ready", HTTP_ACCEPT="text/html")
-    assert response.status_code == 200 and b"<" in response.content
+    assert response.status_code == 200
+    assert b"<" in response.content
