@@ -12,6 +12,7 @@ export PATH := $(TOOLS_BIN):$(VENV)/bin:$(PATH)
 APT_GET := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 HOST ?= 127.0.0.1
 PORT ?= 8000
+METRICS_PORT ?= 9100
 PYTEST_ARGS ?=
 
 # Extra prerequisites of `make test`, added by the included mk/*.mk files.
@@ -36,12 +37,18 @@ venv: $(VENV)/.installed ## Create .venv and install the app with its test and l
 
 run: venv ## Migrate, seed the demo company, print its API key, serve on http://127.0.0.1:8000
 	cd app
+	export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
-	$(PY) manage.py seed_demo
-	echo "Chat page: http://$(HOST):$(PORT)/   API: http://$(HOST):$(PORT)/api/v1/chat"
-	exec $(VENV)/bin/gunicorn config.wsgi:application --bind $(HOST):$(PORT) \
-	  --worker-class gthread --workers 2 --threads 4 --access-logfile -
+	key=$$($(PY) manage.py seed_demo | sed -n 's/^WAZEN_DEMO_API_KEY=//p')
+	echo "WAZEN_DEMO_API_KEY=$$key"
+	echo "Chat page: http://$(HOST):$(PORT)/#key=$$key"
+	echo "Try:       curl -s -H 'Authorization: Bearer $$key' -H 'Content-Type: application/json' \\"
+	echo "             -d '{\"message\": \"What services do you offer?\"}' http://$(HOST):$(PORT)/api/v1/chat"
+	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics   Admin: http://$(HOST):$(PORT)/admin/"
+	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT)
+	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
+	  config.wsgi:application
 
 test-services: ## Install the servers the tests start themselves (redis-server, PostgreSQL, Prometheus)
 	@missing=""
@@ -54,11 +61,13 @@ test-services: ## Install the servers the tests start themselves (redis-server, 
 	  apt-get update -qq && $(APT_GET) $$missing
 	fi
 
-test: venv test-services $(TEST_PREREQS) ## Run every test (app, container, chart, stack) against real services
+test: venv test-services $(TEST_PREREQS) ## Run every test (app on SQLite and PostgreSQL, container, chart, stack)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	WAZEN_TEST_DB=postgres $(PY) -m pytest app/tests $(PYTEST_ARGS)
 
-test-app: venv test-services ## Run only the Django app's tests (fast loop)
+test-app: venv test-services ## Run only the Django app's tests, on SQLite then PostgreSQL
 	$(PY) -m pytest app/tests $(PYTEST_ARGS)
+	WAZEN_TEST_DB=postgres $(PY) -m pytest app/tests $(PYTEST_ARGS)
 
 lint: venv ## ruff check + format check
 	$(VENV)/bin/ruff check .

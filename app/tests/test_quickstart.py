@@ -1,0 +1,56 @@
+"""The README's quick start: `make run` serves a chat reply to the demo key it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.ops.live_server import REPO
+from tests.servers import free_port, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_make_run_answers_a_chat_request_with_the_printed_key(tmp_path):
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PROMETHEUS_"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}", f"METRICS_PORT={metrics_port}"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        key, deadline = None, time.monotonic() + 120
+        while key is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line or process.poll() is None, "make run exited early"
+            if match := re.match(r"WAZEN_DEMO_API_KEY=(\S+)", line):
+                key = match.group(1)
+        assert key, "make run printed no demo key"
+        wait_for_port(port, timeout=60)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/chat",
+            data=json.dumps({"message": "What services do you offer?"}).encode(),
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 -- loopback
+            body = json.loads(response.read())
+        assert "VAT Filing" in body["reply"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
+            assert b"wazen_reply_duration_seconds" in response.read()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=40)
+        process.stdout.close()
