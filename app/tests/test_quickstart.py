@@ -45,7 +45,7 @@ def test_make_run_answers_a_chat_request_with_the_printed_key(tmp_path):
             data=json.dumps({"message": "What services do you offer?"}).encode(),
             headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 -- loopback
+        with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
         assert "VAT Filing" in body["reply"]
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
