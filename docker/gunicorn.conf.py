@@ -68,20 +68,21 @@ class JsonFormatter(logging.Formatter):
 
 
 class JsonAtoms(glogging.SafeAtoms):
-    """Access-log atoms made safe inside a JSON document.
+    """Access-log atoms made safe inside a JSON document, converted when the format reads them.
 
-    Strings are JSON-escaped (quotes, backslashes, control characters) so that a quoted
-    `"%(a)s"` in the format stays valid JSON whatever the client sends; other values are
-    rendered as JSON (`None` becomes `null`) for unquoted numeric fields.
+    Strings are JSON-escaped (quotes, backslashes, control characters), so a quoted `"%(a)s"`
+    stays valid JSON whatever the client sends; numbers and `None` are rendered as JSON for the
+    unquoted fields. Lookups keep SafeAtoms' rules (case-insensitive headers, "-" when absent).
     """
 
     def __init__(self, atoms: dict[str, Any]) -> None:
-        dict.__init__(self)
-        for key, value in atoms.items():
-            if isinstance(value, str):
-                self[key] = json.dumps(value)[1:-1]
-            else:
-                self[key] = json.dumps(value)
+        dict.__init__(self, atoms)
+
+    def __getitem__(self, key: str) -> str:
+        value = super().__getitem__(key)
+        if isinstance(value, int | float) or value is None:
+            return json.dumps(value)
+        return json.dumps(str(value))[1:-1]
 
 
 class JsonLogger(glogging.Logger):
@@ -123,6 +124,11 @@ def on_starting(server: Any) -> None:
         return
     directory = Path(METRICS_DIR)
     directory.mkdir(parents=True, exist_ok=True)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise RuntimeError(
+            f"PROMETHEUS_MULTIPROC_DIR={directory} is not writable by uid {os.getuid()}: mount a "
+            "tmpfs or emptyDir there (podman: --read-only-tmpfs=false --tmpfs /run/metrics)"
+        )
     # The directory itself may be a mount point (tmpfs, emptyDir): empty it, keep it.
     for path in directory.glob("*.db"):
         path.unlink()

@@ -94,6 +94,8 @@ class MetricsEndpoint:
     port_name: str
     container_port: int
     container: str
+    workload: str
+    workload_kind: str
     path: str
     interval: str
     scrape_timeout: str | None
@@ -188,6 +190,15 @@ class MetricsEndpoint:
         return config
 
 
+def _container_port(workload: dict, target: str | int) -> tuple[str, int]:
+    """(container name, port number) that a Service targetPort reaches in a workload."""
+    for container in workload["spec"]["template"]["spec"]["containers"]:
+        for port in container.get("ports", []):
+            if target in (port.get("name"), port["containerPort"]):
+                return container["name"], port["containerPort"]
+    raise AssertionError(f"{workload['metadata']['name']} has no container port {target}")
+
+
 def _label_name(key: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", key)
 
@@ -260,23 +271,35 @@ class Chart:
         return self.app_deployment()["spec"].get("replicas", 1)
 
     # -- monitoring -------------------------------------------------------------------------
+    def workloads(self) -> list[dict]:
+        return self.of_kind("Deployment") + self.of_kind("StatefulSet")
+
     def metrics_endpoints(self) -> list[MetricsEndpoint]:
-        """Every ServiceMonitor endpoint, resolved through the Service it selects."""
+        """Every ServiceMonitor endpoint, resolved through the Service it selects down to the
+        workload and container port behind it."""
         endpoints = []
-        app_labels = self.app_deployment()["spec"]["template"]["metadata"].get("labels", {})
         for monitor in self.of_kind("ServiceMonitor"):
             spec = monitor["spec"]
             services = [
                 s
                 for s in self.of_kind("Service")
                 if _labels_match(spec["selector"], s["metadata"].get("labels", {}))
-                and _labels_match(s["spec"].get("selector", {}), app_labels)
             ]
             assert len(services) == 1, (
                 f"ServiceMonitor {monitor['metadata']['name']} selects "
-                f"{[s['metadata']['name'] for s in services]} among the app's Services"
+                f"{[s['metadata']['name'] for s in services]}"
             )
             service = services[0]
+            workloads = [
+                w
+                for w in self.workloads()
+                if _labels_match(
+                    service["spec"].get("selector", {}),
+                    w["spec"]["template"]["metadata"].get("labels", {}),
+                )
+            ]
+            assert len(workloads) == 1, f"Service {service['metadata']['name']} selects {workloads}"
+            workload = workloads[0]
             job_label = spec.get("jobLabel")
             job = service["metadata"]["labels"].get(job_label) if job_label else None
             for index, endpoint in enumerate(spec["endpoints"]):
@@ -286,9 +309,7 @@ class Chart:
                 )
                 assert service_port, f"Service {service['metadata']['name']} has no {port_name}"
                 target = service_port.get("targetPort", service_port["port"])
-                container_port = (
-                    self.container_port(target) if isinstance(target, str) else int(target)
-                )
+                container, container_port = _container_port(workload, target)
                 endpoints.append(
                     MetricsEndpoint(
                         service_monitor=monitor["metadata"]["name"],
@@ -297,7 +318,9 @@ class Chart:
                         service=service["metadata"]["name"],
                         port_name=port_name,
                         container_port=container_port,
-                        container=self.app_container()["name"],
+                        container=container,
+                        workload=workload["metadata"]["name"],
+                        workload_kind=workload["kind"],
                         path=endpoint.get("path", "/metrics"),
                         interval=endpoint.get("interval", "30s"),
                         scrape_timeout=endpoint.get("scrapeTimeout"),
@@ -309,6 +332,12 @@ class Chart:
                     )
                 )
         return endpoints
+
+    def app_metrics_endpoint(self) -> MetricsEndpoint:
+        name = self.app_deployment()["metadata"]["name"]
+        found = [e for e in self.metrics_endpoints() if e.workload == name]
+        assert len(found) == 1, f"expected one ServiceMonitor endpoint of {name}: {found}"
+        return found[0]
 
     def rule_groups(self, interval: str | None = None) -> list[dict]:
         """The PrometheusRule groups as a Prometheus rule file's `groups` (optionally with a

@@ -134,7 +134,7 @@ class PrometheusAPI:
         if data["resultType"] in ("scalar", "string"):
             return [{"metric": {}, "value": data["result"]}]
         if data["resultType"] == "matrix":
-            return [{"metric": r["metric"], "value": r["values"][-1]} for r in data["result"]]
+            return [{"metric": r["metric"], "values": r["values"]} for r in data["result"]]
         return data["result"]
 
     def values(self, expr: str) -> list[float]:

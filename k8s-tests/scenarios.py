@@ -30,9 +30,9 @@ HIT = "wazen_catalog_cache_requests_total"
 REPLY_BUCKET = "wazen_reply_duration_seconds_bucket"
 QUESTIONS = (
     "What services do you offer?",
-    "How much does it cost?",
+    "How much does payroll cost?",
     "Hello, what can I order?",
-    "Tell me about your prices",
+    "I would like to order Payroll",
 )
 
 
@@ -78,12 +78,13 @@ def chat_clients(stack: Stack) -> list[ChatClient]:
     return [stack.chat_client(url) for url in stack.base_urls]
 
 
-def drive_chats(stack: Stack, count: int) -> list[Response]:
-    """`count` chat requests, round-robin over the Service addresses, two per conversation."""
+def drive_chats(stack: Stack, count: int, start: int = 0) -> list[Response]:
+    """`count` chat requests, round-robin over the Service addresses and the questions (an
+    order among them), from the `start`-th on; every second one continues a conversation."""
     clients = chat_clients(stack)
     responses = []
     conversation = None
-    for i in range(count):
+    for i in range(start, start + count):
         response = clients[i % len(clients)].chat(QUESTIONS[i % len(QUESTIONS)], conversation)
         assert response.status == 200, f"chat #{i} -> {response.status}: {response.body[:300]!r}"
         conversation = None if i % 2 else response.json()["conversation_id"]
@@ -171,42 +172,52 @@ def check_metrics_grow(stack: Stack, chats: int = 20) -> None:
 
 @dataclass
 class TrafficResult:
-    """Traffic driven for the Prometheus checks, with the raw counters taken around it."""
+    """Traffic driven for the Prometheus checks, with every pod's raw counters after it.
 
-    before: dict[Sample, float]
+    The expectations use the counters over the pods' whole life, which the queries' 5-minute
+    windows cover as long as the pods are younger than that (the suites check it)."""
+
     after: dict[Sample, float]
     client_seconds: list[float]
 
-    def delta(self, name: str, **labels: str) -> float:
-        return total(self.after, name, **labels) - total(self.before, name, **labels)
+    def count(self, name: str, **labels: str) -> float:
+        return total(self.after, name, **labels)
 
     @property
     def hit_ratio(self) -> float:
-        hits = self.delta(HIT, result="hit")
-        return hits / (hits + self.delta(HIT, result="miss"))
+        hits = self.count(HIT, result="hit")
+        return hits / (hits + self.count(HIT, result="miss"))
 
-    def bucket_deltas(self, name: str) -> list[tuple[float, float]]:
-        """[(le, count)] of a histogram's cumulative buckets over the traffic, all labels summed."""
-        bounds = sorted({float(dict(lbls)["le"]) for n, lbls in self.after if n == name})
-        return [(le, self.delta(name, le=_le_text(le, self.after, name))) for le in bounds]
-
-
-def _le_text(le: float, samples: dict[Sample, float], name: str) -> str:
-    for n, lbls in samples:
-        if n == name and float(dict(lbls)["le"]) == le:
-            return dict(lbls)["le"]
-    raise KeyError(le)
+    def buckets(self, name: str) -> list[tuple[float, float]]:
+        """[(le, cumulative count)] of a histogram, every other label summed."""
+        by_le: dict[float, float] = {}
+        for (n, labels), value in self.after.items():
+            if n == name:
+                le = float(dict(labels)["le"])
+                by_le[le] = by_le.get(le, 0.0) + value
+        return sorted(by_le.items())
 
 
-def drive_measured_traffic(stack: Stack, chats: int, settle: float) -> TrafficResult:
-    """Warm up, let Prometheus see the series, then `chats` chats and wait until scraped."""
-    drive_chats(stack, 2)
-    time.sleep(settle)
-    before = scrape_all(stack)
-    responses = drive_chats(stack, chats)
+def drive_measured_traffic(stack: Stack, chats: int, scrape_interval: float) -> TrafficResult:
+    """Warm up (so every series exists before Prometheus measures increases), then `chats`
+    chats spread over six scrape intervals (rate() sees increases only between samples), then
+    wait until the last of them has been scraped."""
+    drive_chats(stack, 4)
+    time.sleep(2 * scrape_interval)
+    pause = 6 * scrape_interval / chats
+    responses = []
+    for i in range(chats):
+        responses += drive_chats(stack, 1, start=i)
+        time.sleep(pause)
     after = scrape_all(stack)
-    time.sleep(settle)
-    return TrafficResult(before, after, [r.seconds for r in responses])
+    time.sleep(2 * scrape_interval)
+    return TrafficResult(after, [r.seconds for r in responses])
+
+
+def _grafana_escape(value: str) -> str:
+    """A value inside a PromQL regex string, escaped as Grafana does for multi-value variables
+    (regex metacharacters get a backslash, itself escaped for the PromQL string)."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\\\1", value)
 
 
 def dashboard_variable_values(stack: Stack, variables: list[dict]) -> dict[str, str]:
@@ -234,7 +245,7 @@ def dashboard_variable_values(stack: Stack, variables: list[dict]) -> dict[str, 
             found = label_values(stack.prometheus, match.group(2), selector)
             assert found, f"dashboard variable ${name}: no values for {definition}"
             multi = var.get("multi") or var.get("includeAll")
-            values[name] = "(" + "|".join(map(re.escape, found)) + ")" if multi else found[0]
+            values[name] = "(" + "|".join(map(_grafana_escape, found)) + ")" if multi else found[0]
         else:
             current = var.get("current", {}).get("value", var.get("query", ""))
             values[name] = current[0] if isinstance(current, list) else str(current)
@@ -268,15 +279,24 @@ def check_every_panel_has_data(
 def check_hit_ratio(stack: Stack, expr: str, traffic: TrafficResult | None = None) -> float:
     """The hit-ratio expression returns a value in [0, 1]; with the traffic's raw counters at
     hand, it is the ratio those counters give (rate() over the window ~ the increase)."""
-    values = stack.prometheus.wait_for(
-        expr, lambda v: len(v) == 1 and not math.isnan(v[0]), timeout=60, what="hit ratio"
-    )
+    try:
+        values = stack.prometheus.wait_for(
+            expr, lambda v: len(v) == 1 and not math.isnan(v[0]), timeout=60, what="hit ratio"
+        )
+    except AssertionError as error:
+        raw = stack.prometheus.query(f"{HIT}[1m]")
+        raise AssertionError(f"{error}\nraw series over the last minute: {raw}") from None
     ratio = values[0]
     assert 0.0 <= ratio <= 1.0, ratio
+    window = window_increases(stack, HIT, "result")
+    from_samples = window.get("hit", 0.0) / sum(window.values())
+    assert abs(ratio - from_samples) <= 0.02, (
+        f"hit ratio {ratio:.3f}, the window's raw samples give {from_samples:.3f}"
+    )
     if traffic is not None:
         expected = traffic.hit_ratio
         assert abs(ratio - expected) <= 0.05, f"hit ratio {ratio:.3f}, counters say {expected:.3f}"
-    log(f"{stack.name}: hit ratio {ratio:.3f}")
+    log(f"{stack.name}: hit ratio {ratio:.3f} (raw samples {from_samples:.3f})")
     return ratio
 
 
@@ -292,24 +312,43 @@ def quantile_bucket(buckets: list[tuple[float, float]], q: float) -> tuple[float
     return lower, math.inf
 
 
+def window_increases(stack: Stack, name: str, by: str, window: str = "5m") -> dict[str, float]:
+    """Per value of label `by`, the increase of counter `name` over the window computed here
+    from the raw samples Prometheus stored (counter resets honoured, no extrapolation)."""
+    result: dict[str, float] = {}
+    for series in stack.prometheus.query(f"{name}[{window}]"):
+        values = [float(v) for _, v in series["values"]]
+        increase = sum(b - a if b >= a else b for a, b in zip(values, values[1:], strict=False))
+        key = series["metric"].get(by, "")
+        result[key] = result.get(key, 0.0) + increase
+    return result
+
+
 def check_latency_quantile(stack: Stack, expr: str, q: float, traffic: TrafficResult) -> float:
-    """A latency quantile expression lands in the bucket the raw histogram puts it in (one
-    bucket of slack either side for the rate() extrapolation), and under the slowest reply a
-    client saw when that bucket is bounded."""
+    """A reply-latency quantile expression: its value lies in the bucket (one bucket of slack
+    for rate()'s extrapolation) where the raw bucket samples of the same window put quantile q,
+    and that bucket starts below the q-quantile of the latencies the clients measured (a reply
+    takes less time inside the pod than the round trip)."""
     values = stack.prometheus.wait_for(
         expr, lambda v: len(v) >= 1 and not math.isnan(v[0]), timeout=60, what=expr
     )
     value = max(values)
-    buckets = traffic.bucket_deltas(REPLY_BUCKET)
+    increases = window_increases(stack, REPLY_BUCKET, "le")
+    buckets = sorted((float(le), count) for le, count in increases.items())
     bounds = [0.0] + [le for le, _ in buckets]
     lower, upper = quantile_bucket(buckets, q)
     i = bounds.index(lower)
-    low_ok = bounds[max(0, i - 1)]
-    high_ok = bounds[min(len(bounds) - 1, i + 2)]
+    low_ok, high_ok = bounds[max(0, i - 1)], bounds[min(len(bounds) - 1, i + 2)]
     assert low_ok <= value <= high_ok, (
-        f"{expr} = {value:.4f}s; raw buckets put q{q} in ({lower}, {upper}] {buckets}"
+        f"{expr} = {value:.4f}s; the window's raw buckets put q{q} in ({lower}, {upper}]: {buckets}"
     )
-    log(f"{stack.name}: q{q} latency {value * 1000:.1f} ms, raw bucket ({lower}, {upper}]")
+    client = sorted(traffic.client_seconds)
+    client_q = client[min(len(client) - 1, int(q * len(client)))]
+    assert lower <= client_q, f"q{q} bucket ({lower}, {upper}] above the clients' {client_q:.4f}s"
+    log(
+        f"{stack.name}: q{q} reply latency {value * 1000:.1f} ms, raw bucket ({lower}, {upper}], "
+        f"clients' q{q} {client_q * 1000:.1f} ms"
+    )
     return value
 
 
@@ -372,10 +411,17 @@ def check_no_failed_requests_during(
 
 
 def cache_alerts(chart: Chart) -> list[dict]:
-    """The alerts about the catalog cache being unavailable (their expressions read the
-    availability gauge or the fallback/error counters)."""
+    """The alerts about the catalog cache being unavailable, the one reading the availability
+    gauge first (it turns within a scrape; the error/fallback rates need traffic)."""
     signals = ("wazen_catalog_cache_available", "wazen_catalog_cache_fallbacks", "cache_errors")
-    return [a for a in chart.alerts() if any(s in a["expr"] for s in signals)]
+    found = [a for a in chart.alerts() if any(s in a["expr"] for s in signals)]
+    return sorted(found, key=lambda a: "wazen_catalog_cache_available" not in a["expr"])
+
+
+def strip_threshold(expr: str) -> str:
+    """An alert's measured quantity without its comparison (`(ratio) < 0.9` -> `(ratio)`)."""
+    match = re.fullmatch(r"(?s)(.*?)\s*(<|>|<=|>=|==|!=)\s*[0-9.e+-]+\s*", expr)
+    return match.group(1) if match else expr
 
 
 def check_cache_outage_soft(stack: Stack, alert: dict | None) -> None:

@@ -5,16 +5,32 @@ One place, so the kind cluster and the twin run the same release with the same v
 
 from __future__ import annotations
 
-# ci/ values files (relative to the chart) for the suite's release; same for kind and the twin.
-VALUES_FILES = ["ci/monitoring-values.yaml"]
-# Scrape every 2 s instead of the chart's production interval, so a test waits seconds, not
+# Scrape every 3 s instead of the chart's production interval, so a test waits seconds, not
 # minutes; the scrape config still comes from the rendered ServiceMonitor.
-FAST_SCRAPE = {"metrics.serviceMonitor.interval": "2s"}
-SOFT = dict(FAST_SCRAPE)
-HARD = {**FAST_SCRAPE, "health.cacheCriticalForReadiness": True}
-# The value `helm upgrade` changes for the rollout scenario (a pod-template annotation).
-UPGRADE = {**FAST_SCRAPE, "podAnnotations": {"wazen.example/rollout": "2"}}
-RULE_INTERVAL = "2s"  # rule groups evaluated as often as the target is scraped
+FAST_SCRAPE = {
+    "monitoring.serviceMonitor.interval": "3s",
+    "monitoring.serviceMonitor.scrapeTimeout": "2s",
+}
+MONITORING = "ci/monitoring-values.yaml"
+# (ci/ values files relative to the chart, --set-json values): the releases the suites run.
+SOFT = ([MONITORING], FAST_SCRAPE)  # default soft readiness
+HARD = ([MONITORING, "ci/hard-readiness-values.yaml"], FAST_SCRAPE)
+# What `helm upgrade` changes for the rollout scenario: a pod-template annotation.
+UPGRADE = ([MONITORING], {**FAST_SCRAPE, "podAnnotations": {"wazen.example/rollout": "2"}})
+# One extra pod whose LLM provider cannot be reached (a closed loopback port): its apologies feed
+# the LLM-error panels with real provider failures.
+LLM_DOWN = (
+    [MONITORING],
+    {
+        **FAST_SCRAPE,
+        "llm.provider": "openai",
+        "llm.openai.baseUrl": "http://127.0.0.1:9/v1",
+        "llm.openai.apiKey": "sk-test-unreachable-endpoint",
+        "llm.openai.maxRetries": 0,
+        "llm.openai.timeout": 2,
+    },
+)
+RULE_INTERVAL = "3s"  # rule groups evaluated as often as the target is scraped
 
 # Dashboard series that cannot exist where no Kubernetes API runs, each with the reason. On
 # kind they exist only if kube-state-metrics is installed (the suite does not install it).

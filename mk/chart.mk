@@ -14,7 +14,7 @@ TEST_PREREQS += tools
 
 .PHONY: tools chart-lint chart-test
 
-tools: venv ## Install helm, kubectl (when not on PATH), checkov (.tools/checkov) and promtool (apt)
+tools: ## Install helm, kubectl (when not on PATH), checkov (.tools/checkov) and promtool (apt)
 	@set -euo pipefail
 	mkdir -p $(TOOLS_BIN)
 	if ! command -v helm >/dev/null || ! command -v kubectl >/dev/null; then
@@ -31,7 +31,7 @@ tools: venv ## Install helm, kubectl (when not on PATH), checkov (.tools/checkov
 	if [ ! -x $(CHECKOV_VENV)/bin/checkov ]; then
 	  echo "installing checkov $(CHECKOV_VERSION) into $(CHECKOV_VENV)"
 	  $(PYTHON) -m venv $(CHECKOV_VENV)
-	  $(CHECKOV_VENV)/bin/pip install -q 'checkov==$(CHECKOV_VERSION)'
+	  $(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check 'checkov==$(CHECKOV_VERSION)'
 	fi
 	ln -sf $(CHECKOV_VENV)/bin/checkov $(TOOLS_BIN)/checkov
 	if ! command -v promtool >/dev/null; then

@@ -8,9 +8,10 @@ LOCAL_BASE_IMAGE := localhost/wazen-base:bookworm
 LOCAL_REDIS_IMAGE := localhost/wazen-redis:bookworm
 LOCAL_POSTGRES_IMAGE := localhost/wazen-postgres:bookworm
 # Official images, used when a registry can be reached (Docker by default, or pass them to podman).
-OFFICIAL_BASE_IMAGE := python:3.11-slim-bookworm
-OFFICIAL_REDIS_IMAGE := redis:7
-OFFICIAL_POSTGRES_IMAGE := postgres:16
+# Fully qualified: podman resolves no short names without a search registry.
+OFFICIAL_BASE_IMAGE := docker.io/library/python:3.11-slim-bookworm
+OFFICIAL_REDIS_IMAGE := docker.io/library/redis:7
+OFFICIAL_POSTGRES_IMAGE := docker.io/library/postgres:16
 
 # Docker when its daemon answers, else podman. Evaluated once, and only by targets that use it.
 CONTAINER_ENGINE ?= $(eval CONTAINER_ENGINE := $(shell \
@@ -36,13 +37,18 @@ DEBIAN_SUITE := bookworm
 DEBIAN_MIRROR ?= $(or $(shell awk '/^URIs:/ {print $$2; exit}' \
   /etc/apt/sources.list.d/debian.sources 2>/dev/null),http://deb.debian.org/debian)
 
+# Read-only root filesystem, writable /tmp and /run/metrics only. podman's --read-only would also
+# mount its own tmpfs on /run (which turns a tmpfs below it into root-owned 0755): switched off.
+READ_ONLY_FLAGS = --read-only $(if $(filter podman,$(CONTAINER_ENGINE)),--read-only-tmpfs=false) \
+  --tmpfs /tmp --tmpfs /run/metrics
+
 # -- image-run ---------------------------------------------------------------------------------
 RUN_NAME ?= wazen-img-run
 RUN_PORT ?= 8080
 RUN_METRICS_PORT ?= 9180
 RUN_STATE := $(ROOT)/.tools/image-run.env
 
-TEST_PREREQS += image service-images
+TEST_PREREQS += container-engine
 
 .PHONY: container-engine base-image image service-images image-run image-stop
 
@@ -80,7 +86,11 @@ container-engine: ## Install podman, buildah, runc, CNI plugins (+dnsname), debo
 
 base-image: container-engine ## Build localhost/wazen-base:bookworm with debootstrap (skipped if present)
 	@set -euo pipefail
-	if podman image exists $(LOCAL_BASE_IMAGE); then echo "$(LOCAL_BASE_IMAGE) exists"; exit 0; fi
+	engine=$(CONTAINER_ENGINE)
+	if $$engine image inspect $(LOCAL_BASE_IMAGE) >/dev/null 2>&1; then
+	  echo "$(LOCAL_BASE_IMAGE) exists"; exit 0
+	fi
+	command -v debootstrap >/dev/null || { echo "debootstrap is needed: apt-get install debootstrap"; exit 1; }
 	rootfs=$$(mktemp -d /var/tmp/wazen-base.XXXXXX)
 	trap 'rm -rf "$$rootfs"' EXIT
 	echo "debootstrap $(DEBIAN_SUITE) from $(DEBIAN_MIRROR) (about a minute)"
@@ -97,24 +107,29 @@ base-image: container-engine ## Build localhost/wazen-base:bookworm with deboots
 	printf '%s\n' 'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' \
 	  'path-exclude /usr/share/locale/*' 'path-exclude /usr/share/doc/*' \
 	  'path-include /usr/share/doc/*/copyright' > "$$rootfs"/etc/dpkg/dpkg.cfg.d/wazen-slim
-	tar -C "$$rootfs" --numeric-owner -c . | podman import -q \
+	tar -C "$$rootfs" --numeric-owner -c . | $$engine import \
 	  --change 'ENV LANG=C.UTF-8' \
 	  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 	  --change 'CMD ["/bin/bash"]' - $(LOCAL_BASE_IMAGE) >/dev/null
-	echo "built $(LOCAL_BASE_IMAGE): $$(podman run --rm $(LOCAL_BASE_IMAGE) python3 --version)"
+	echo "built $(LOCAL_BASE_IMAGE): $$($$engine run --rm $(LOCAL_BASE_IMAGE) python3 --version)"
 
 image: container-engine ## Build the app image $(IMAGE) (docker/Dockerfile) with podman or Docker
 	@set -euo pipefail
 	if [ "$(BASE_IMAGE)" = "$(LOCAL_BASE_IMAGE)" ]; then $(MAKE) --no-print-directory base-image; fi
 	[ -f README.md ] || { echo "README.md is needed (pyproject.toml reads it)"; exit 1; }
 	secret=(); [ -s "$(PIP_CA_BUNDLE)" ] && secret=(--secret "id=pip_ca,src=$(PIP_CA_BUNDLE)")
-	format=(); [ "$(CONTAINER_ENGINE)" = podman ] && format=(--format docker)
 	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown)
 	created=$$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
 	version=$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
-	$(CONTAINER_ENGINE) build -f docker/Dockerfile -t $(IMAGE) "$${format[@]}" "$${secret[@]}" \
+	previous=$$($(CONTAINER_ENGINE) image inspect $(IMAGE) --format '{{.Id}}' 2>/dev/null || true)
+	$(CONTAINER_ENGINE) build -f docker/Dockerfile -t $(IMAGE) "$${secret[@]}" \
 	  --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION="$$version" \
 	  --build-arg REVISION="$$revision" --build-arg CREATED="$$created" .
+	current=$$($(CONTAINER_ENGINE) image inspect $(IMAGE) --format '{{.Id}}')
+	# The image this tag replaced, unless a container still uses it (build cache layers stay).
+	if [ -n "$$previous" ] && [ "$$previous" != "$$current" ]; then
+	  $(CONTAINER_ENGINE) rmi "$$previous" >/dev/null 2>&1 || true
+	fi
 	$(CONTAINER_ENGINE) image inspect $(IMAGE) --format '$(IMAGE): {{.Size}} bytes'
 
 service-images: container-engine ## Build local Redis/PostgreSQL images when no registry is used
@@ -144,24 +159,20 @@ image-run: image service-images ## Run app + Redis + PostgreSQL containers, migr
 	  -e POSTGRES_PASSWORD="$$db_password" -e POSTGRES_DB=wazen $(POSTGRES_IMAGE) >/dev/null
 	$$engine run -d --name $(RUN_NAME)-redis --network $$net $(REDIS_IMAGE) \
 	  redis-server --protected-mode no --save '' --appendonly no >/dev/null
-	app=($$engine run --rm --network $$net --env-file $(RUN_STATE) --read-only --tmpfs /tmp)
+	app=($$engine run --rm --network $$net --env-file $(RUN_STATE) $(READ_ONLY_FLAGS))
 	"$${app[@]}" $(IMAGE) migrate
 	key=$$("$${app[@]}" $(IMAGE) seed-demo | sed -n 's/^WAZEN_DEMO_API_KEY=//p')
 	$$engine run -d --name $(RUN_NAME)-app --network $$net --env-file $(RUN_STATE) \
-	  --read-only --tmpfs /tmp --tmpfs /run/metrics \
+	  $(READ_ONLY_FLAGS) \
 	  -p 127.0.0.1:$(RUN_PORT):8000 -p 127.0.0.1:$(RUN_METRICS_PORT):9100 $(IMAGE) >/dev/null
-	$(PYTHON) - <<-'EOF' || { $$engine logs --tail 30 $(RUN_NAME)-app; exit 1; }
-	import time, urllib.request
-	deadline = time.monotonic() + 60
-	while True:
-	    try:
-	        urllib.request.urlopen("http://127.0.0.1:$(RUN_PORT)/health/ready", timeout=2)
-	        break
-	    except OSError as error:
-	        if time.monotonic() > deadline:
-	            raise SystemExit(f"not ready after 60 s: {error}")
-	        time.sleep(0.3)
-	EOF
+	url=http://127.0.0.1:$(RUN_PORT)/health/ready
+	for _ in $$(seq 120); do
+	  $(PYTHON) -c 'import sys, urllib.request as r; r.urlopen(sys.argv[1], timeout=2)' $$url \
+	    2>/dev/null && break
+	  sleep 0.5
+	done
+	$(PYTHON) -c 'import sys, urllib.request as r; r.urlopen(sys.argv[1], timeout=2)' $$url \
+	  || { $$engine logs --tail 30 $(RUN_NAME)-app; echo "not ready after 60 s"; exit 1; }
 	echo "Chat page: http://127.0.0.1:$(RUN_PORT)/   metrics: http://127.0.0.1:$(RUN_METRICS_PORT)/metrics"
 	echo "WAZEN_DEMO_API_KEY=$$key"
 	echo "curl -H 'Authorization: Bearer $$key' -H 'Content-Type: application/json' \\"

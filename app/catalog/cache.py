@@ -26,8 +26,6 @@ from django.core.cache import cache
 from django.db import connection
 
 from catalog.resilience import CacheUnavailable, redis_guard
-
-__all__ = ["CacheUnavailable", "cache_stats", "invalidate", "orderable_services", "ping", "warm"]
 from catalog.selectors import catalog_snapshot_from_db
 from catalog.snapshot import CatalogSnapshot
 from ops.metrics import (
@@ -35,6 +33,8 @@ from ops.metrics import (
     CATALOG_CACHE_INVALIDATIONS,
     CATALOG_CACHE_REQUESTS,
 )
+
+__all__ = ["CacheUnavailable", "cache_stats", "invalidate", "orderable_services", "ping", "warm"]
 
 _POLL_INTERVAL = 0.02
 _FILL_LOCK_TTL = 10

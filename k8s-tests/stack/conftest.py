@@ -12,14 +12,13 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
 import yaml
 from chartinfo import Chart, render
 from clients import PrometheusAPI, log
-from suite import RULE_INTERVAL, SOFT, VALUES_FILES
+from suite import RULE_INTERVAL, SOFT
 from tests.servers import PrometheusServer, find_binary, free_port, wait_for_port
 from twin import (
     LocalStack,
@@ -27,7 +26,6 @@ from twin import (
     ProcessBackend,
     container_env,
     podman_usable,
-    redis_password_from,
 )
 
 MAX_REPLICAS = 2  # two pods show the sum over pods; more only costs CPU on 2 cores
@@ -57,15 +55,9 @@ def choose_mode() -> str:
     return "podman"
 
 
-def redis_service_host(chart: Chart) -> str:
-    """The host name the chart's REDIS_URL points at (its Redis Service)."""
-    env = container_env(chart, "probe", "10.0.0.1", chart.namespace)
-    return urllib.parse.urlsplit(env.get("REDIS_URL", "")).hostname or "redis"
-
-
 @pytest.fixture(scope="session")
 def soft_chart() -> Chart:
-    return render(VALUES_FILES, SOFT)
+    return render(*SOFT)
 
 
 @pytest.fixture(scope="session")
@@ -77,9 +69,8 @@ def twin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def backend(soft_chart: Chart, twin_dir: Path):
     mode = choose_mode()
     env = container_env(soft_chart, "probe", "10.0.0.1", soft_chart.namespace)
-    password = redis_password_from(env.get("REDIS_URL"))
     if mode == "podman":
-        backend = PodmanBackend(twin_dir, password, redis_service_host(soft_chart))
+        backend = PodmanBackend(twin_dir, env)
         pod_spec = soft_chart.app_deployment()["spec"]["template"]["spec"]
         backend.chart_security = {
             **pod_spec.get("securityContext", {}),
@@ -92,7 +83,7 @@ def backend(soft_chart: Chart, twin_dir: Path):
             if "emptyDir" in volumes.get(m["name"], {})
         ]
     else:
-        backend = ProcessBackend(twin_dir, password)
+        backend = ProcessBackend(twin_dir, env)
     started = time.monotonic()
     try:
         backend.start_services()
@@ -102,39 +93,89 @@ def backend(soft_chart: Chart, twin_dir: Path):
     log(f"twin: {mode} backend closed after {time.monotonic() - started:.0f}s")
 
 
-def write_prometheus_files(chart: Chart, directory: Path, pods: list) -> tuple[str, Path]:
-    """prometheus.yml from the rendered ServiceMonitor, rules.yml from the PrometheusRule."""
-    directory.mkdir(parents=True, exist_ok=True)
-    targets = directory / "targets.json"
-    endpoint = chart.metrics_endpoints()[0]
-    update_targets(chart, targets, pods)
-    rules = directory / "rules.yml"
-    rules.write_text(yaml.safe_dump({"groups": chart.rule_groups(interval=RULE_INTERVAL)}))
-    check = subprocess.run(
-        [find_binary("promtool"), "check", "rules", str(rules)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert check.returncode == 0, (
-        f"promtool rejects the rendered rules: {check.stdout}{check.stderr}"
-    )
-    config = {
-        "global": {"scrape_interval": endpoint.interval, "evaluation_interval": RULE_INTERVAL},
-        "rule_files": [str(rules)],
-        "scrape_configs": [endpoint.file_sd_scrape_config(targets)],
-    }
-    return yaml.safe_dump(config), targets
+class QuietPrometheusServer(PrometheusServer):
+    """tests.servers.PrometheusServer whose log file handle is closed in this process once the
+    server has it (the base class leaves it to the garbage collector: a ResourceWarning, an
+    error under the project's filterwarnings)."""
+
+    def start(self, timeout: float = 30.0) -> PrometheusServer:
+        real_open = Path.open
+        handles = []
+
+        def tracking_open(path, *args, **kwargs):
+            handle = real_open(path, *args, **kwargs)
+            handles.append(handle)
+            return handle
+
+        Path.open = tracking_open
+        try:
+            return super().start(timeout)
+        finally:
+            Path.open = real_open
+            for handle in handles:
+                handle.close()
 
 
-def update_targets(chart: Chart, targets: Path, pods: list) -> None:
-    endpoint = chart.metrics_endpoints()[0]
-    content = endpoint.file_sd_targets(
-        [(p.name, p.pod_ip, p.port_map[endpoint.container_port]) for p in pods]
-    )
-    tmp = targets.with_suffix(".tmp")
-    tmp.write_text(json.dumps(content))
-    tmp.replace(targets)
+class TwinPrometheus:
+    """A real Prometheus configured from the rendered chart: one scrape job per ServiceMonitor
+    endpoint (path, interval, timeout, relabelings as rendered; targets labelled as the
+    operator labels them) and the PrometheusRule groups as its rule file."""
+
+    def __init__(self, chart: Chart, directory: Path, exporter_port: int | None) -> None:
+        self.directory = directory
+        self.exporter_port = exporter_port
+        self.server: PrometheusServer | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        self.chart = chart
+
+    def _targets_file(self, endpoint) -> Path:
+        return self.directory / f"targets-{endpoint.service_monitor}-{endpoint.index}.json"
+
+    def update(self, chart: Chart, app_pods: list, redis_pod_ip: str) -> None:
+        """Point each job at the pods behind it (rewritten atomically; Prometheus watches)."""
+        app = chart.app_deployment()["metadata"]["name"]
+        for endpoint in chart.metrics_endpoints():
+            if endpoint.workload == app:
+                pods = [(p.name, p.pod_ip, p.port_map[endpoint.container_port]) for p in app_pods]
+            else:
+                assert self.exporter_port, (
+                    f"{endpoint.service_monitor} scrapes {endpoint.workload}: install "
+                    f"{REDIS_EXPORTER} (make stack-test does)"
+                )
+                pods = [(f"{endpoint.workload}-0", redis_pod_ip, self.exporter_port)]
+            path = self._targets_file(endpoint)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(endpoint.file_sd_targets(pods)))
+            tmp.replace(path)
+
+    def config(self) -> str:
+        rules = self.directory / "rules.yml"
+        rules.write_text(yaml.safe_dump({"groups": self.chart.rule_groups(interval=RULE_INTERVAL)}))
+        check = subprocess.run(
+            [find_binary("promtool"), "check", "rules", str(rules)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert check.returncode == 0, f"promtool rejects the rules: {check.stdout}{check.stderr}"
+        endpoints = self.chart.metrics_endpoints()
+        return yaml.safe_dump(
+            {
+                "global": {"evaluation_interval": RULE_INTERVAL},
+                "rule_files": [str(rules)],
+                "scrape_configs": [
+                    e.file_sd_scrape_config(self._targets_file(e)) for e in endpoints
+                ],
+            }
+        )
+
+    def start(self) -> PrometheusAPI:
+        self.server = QuietPrometheusServer(self.directory, self.config()).start()
+        return PrometheusAPI(self.server.url)
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
 
 
 def start_redis_exporter(backend, directory: Path) -> tuple[subprocess.Popen, int] | None:
@@ -144,15 +185,15 @@ def start_redis_exporter(backend, directory: Path) -> tuple[subprocess.Popen, in
         return None
     port = free_port()
     env = {**os.environ, "REDIS_ADDR": f"redis://{backend.redis_address}"}
-    if getattr(backend, "redis_password", None):
+    if backend.redis_password:
         env["REDIS_PASSWORD"] = backend.redis_password
-    log_file = (directory / "redis_exporter.log").open("w")
-    process = subprocess.Popen(
-        [binary, f"-web.listen-address=127.0.0.1:{port}"],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
+    with (directory / "redis_exporter.log").open("w") as log_file:
+        process = subprocess.Popen(
+            [binary, f"-web.listen-address=127.0.0.1:{port}"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     wait_for_port(port)
     return process, port
 
@@ -162,6 +203,7 @@ def stack(soft_chart: Chart, backend, twin_dir: Path):
     """The twin with the soft-readiness values: migrated, seeded, pods Ready, Prometheus up."""
     mode = backend.mode
     twin = LocalStack(f"twin/{mode}", soft_chart, backend, soft_chart.namespace)
+    twin.host_header = soft_chart.app_deployment()["metadata"]["name"]  # the HTTP Service name
     env = container_env(soft_chart, "migrate", "10.0.0.1", soft_chart.namespace)
     started = time.monotonic()
     backend.migrate(env)
@@ -170,32 +212,22 @@ def stack(soft_chart: Chart, backend, twin_dir: Path):
     assert keys, f"seed-demo printed no WAZEN_DEMO_API_KEY: {seeded[-500:]}"
     twin.api_key = keys[-1].strip()
     log(f"twin: migrated and seeded in {time.monotonic() - started:.0f}s")
-    prometheus = None
-    exporter = None
+    exporter = start_redis_exporter(backend, twin_dir)
+    prometheus = TwinPrometheus(soft_chart, twin_dir / "prometheus", exporter and exporter[1])
     try:
         twin.start_pods(min(MAX_REPLICAS, soft_chart.app_replicas()))
-        config, targets = write_prometheus_files(soft_chart, twin_dir / "prometheus", twin.app_pods)
-        exporter = start_redis_exporter(backend, twin_dir)
-        if exporter:
-            extra = yaml.safe_load(config)
-            extra["scrape_configs"].append(
-                {
-                    "job_name": "redis-exporter",
-                    "static_configs": [{"targets": [f"127.0.0.1:{exporter[1]}"]}],
-                }
-            )
-            config = yaml.safe_dump(extra)
-        prometheus = PrometheusServer(twin_dir / "prometheus", config).start()
-        twin.prometheus = PrometheusAPI(prometheus.url)
-        twin.targets_file = targets
+        prometheus.update(soft_chart, twin.app_pods, backend.redis_pod_ip)
+        twin.prometheus = prometheus.start()
         twin.redis_exporter = exporter is not None
+        twin.on_pods_changed = lambda: prometheus.update(
+            twin.chart, twin.app_pods + twin.extra_pods, backend.redis_pod_ip
+        )
         yield twin
     finally:
-        if twin.app_pods and any(not r for r in twin.ready().values()):
+        if twin.app_pods and not all(twin.ready().values()):
             log(twin.logs())
         twin.stop_pods()
-        if prometheus:
-            prometheus.stop()
+        prometheus.stop()
         if exporter:
             exporter[0].terminate()
             exporter[0].wait(timeout=10)
@@ -211,7 +243,7 @@ def reroll(stack: LocalStack):
         stack.stop_pods()
         stack.chart = chart
         stack.start_pods(min(MAX_REPLICAS, chart.app_replicas()))
-        update_targets(chart, stack.targets_file, stack.app_pods)
+        stack.on_pods_changed()
 
     yield roll
     if stack.chart is not original:

@@ -10,12 +10,21 @@ import re
 
 import pytest
 import scenarios
-from chartinfo import dashboard_files, dashboard_queries, dashboard_variables, render
+from chartinfo import (
+    dashboard_files,
+    dashboard_queries,
+    dashboard_variables,
+    render,
+    substitute,
+)
 from clients import log
-from suite import HARD, NOT_ON_TWIN, SOFT, VALUES_FILES
+from suite import HARD, LLM_DOWN, NOT_ON_TWIN
+from twin import container_env
 
 HIT_RATIO = re.compile(r'wazen_catalog_cache_requests_total\{[^}]*result="hit"')
-QUANTILE = re.compile(r"histogram_quantile\(\s*([0-9.]+)\s*,.*wazen_reply_duration_seconds_bucket")
+QUANTILE = re.compile(
+    r"histogram_quantile\(\s*([0-9.]+)\s*,.*wazen_reply_duration_seconds_bucket", re.S
+)
 
 
 def test_pods_become_ready_through_their_probes(stack):
@@ -39,7 +48,7 @@ def test_metrics_port_exposes_metrics_and_counters_grow(stack):
 
 
 def test_prometheus_scrapes_what_the_servicemonitor_selects(stack):
-    endpoint = stack.chart.metrics_endpoints()[0]
+    endpoint = stack.chart.app_metrics_endpoint()
     pods = set(stack.pods())
     stack.prometheus.wait_for(
         f'up{{job="{endpoint.job}", namespace="{endpoint.namespace}"}} == 1',
@@ -71,34 +80,30 @@ def test_rendered_rule_groups_are_loaded_and_evaluate(stack):
     assert scenarios.cache_alerts(stack.chart), "no alert watches the catalog cache"
 
 
-def test_dashboards_hit_ratio_and_latency(stack):
-    files = dashboard_files()
-    assert files, "the chart ships no Grafana dashboard"
-    settle = 3 * _seconds(stack.chart.metrics_endpoints()[0].interval)
-    traffic = scenarios.drive_measured_traffic(stack, chats=60, settle=settle)
-    log(f"traffic: 60 chats, counters give hit ratio {traffic.hit_ratio:.3f}")
+def test_hit_ratio_and_latency_expressions_have_the_expected_values(stack):
+    """The dashboard's and the alerts' hit-ratio and reply-latency expressions agree with the
+    pods' own counters and histogram buckets."""
+    interval = _seconds(stack.chart.app_metrics_endpoint().interval)
+    traffic = scenarios.drive_measured_traffic(stack, chats=60, scrape_interval=interval)
+    log(f"traffic: counters give hit ratio {traffic.hit_ratio:.3f}")
     assert traffic.hit_ratio > 0.5, "a warm catalog cache should mostly hit"
-    unavailable = dict(NOT_ON_TWIN)
-    if not stack.redis_exporter:
-        unavailable["redis_"] = "redis_exporter is not installed (prometheus-redis-exporter)"
+    candidates = [
+        substitute(q.expr, scenarios.dashboard_variable_values(stack, dashboard_variables(path)))
+        for path in dashboard_files()
+        for q in dashboard_queries(path)
+    ]
+    candidates += [scenarios.strip_threshold(a["expr"]) for a in stack.chart.alerts()]
+    rules = [r for g in stack.chart.rule_groups() for r in g["rules"]]
+    records = [r["record"] for r in rules if "record" in r and HIT_RATIO.search(r["expr"])]
+    candidates += records
     ratio_exprs, quantile_exprs = [], []
-    for path in files:
-        values = scenarios.dashboard_variable_values(stack, dashboard_variables(path))
-        queries = dashboard_queries(path)
-        scenarios.check_every_panel_has_data(stack, queries, values, unavailable)
-        from chartinfo import substitute
-
-        for query in queries:
-            expr = substitute(query.expr, values)
-            if HIT_RATIO.search(expr) and "/" in expr:
-                ratio_exprs.append(expr)
-            if match := QUANTILE.search(expr):
-                quantile_exprs.append((expr, float(match.group(1))))
-    for rule in (r for g in stack.chart.rule_groups() for r in g["rules"] if "record" in r):
-        if HIT_RATIO.search(rule["expr"]) and "/" in rule["expr"]:
-            ratio_exprs.append(rule["record"])
-    assert ratio_exprs, "no dashboard panel or recording rule computes the hit ratio"
-    assert quantile_exprs, "no dashboard panel shows a reply latency quantile"
+    for expr in candidates:
+        if (HIT_RATIO.search(expr) and "/" in expr) or expr in records:
+            ratio_exprs.append(expr)
+        if match := QUANTILE.search(expr):
+            quantile_exprs.append((expr, float(match.group(1))))
+    assert ratio_exprs, "no dashboard panel or alert computes the hit ratio"
+    assert quantile_exprs, "no dashboard panel or alert shows a reply latency quantile"
     for expr in ratio_exprs:
         scenarios.check_hit_ratio(stack, expr, traffic)
     for expr, q in quantile_exprs:
@@ -107,8 +112,36 @@ def test_dashboards_hit_ratio_and_latency(stack):
 
 def test_redis_down_soft_readiness_replies_continue_and_alert_fires(stack):
     alerts = scenarios.cache_alerts(stack.chart)
-    scenarios.check_cache_outage_soft(stack, alerts[0] if alerts else None)
+    assert alerts, "no alert watches the catalog cache"
+    scenarios.check_cache_outage_soft(stack, alerts[0])
     assert not stack.restarts(), stack.restarts()
+
+
+def test_every_dashboard_panel_returns_data(stack):
+    """After the outage (cache errors, fallbacks), orders, and a pod whose LLM endpoint is
+    unreachable (real provider errors), every panel expression has data, except those on
+    series that cannot exist without a Kubernetes API (listed with the reason)."""
+    llm_down = render(*LLM_DOWN)
+    with stack.extra_pod(llm_down, "llm-down") as pod:
+        pod.prober.wait_ready(True, timeout=120)
+        client = stack.chat_client(stack.url(pod))
+        for _ in range(3):
+            response = client.chat("What services do you offer?")
+            assert response.status == 200, response.body[:300]
+        stack.prometheus.wait_for(
+            "sum(wazen_llm_errors_total)", lambda v: bool(v) and v[0] >= 3, 60, "LLM errors"
+        )
+    unavailable = dict(NOT_ON_TWIN)
+    if not stack.redis_exporter:
+        unavailable["redis_up"] = "redis_exporter is not installed (prometheus-redis-exporter)"
+    checked = 0
+    for path in dashboard_files():
+        values = scenarios.dashboard_variable_values(stack, dashboard_variables(path))
+        found = scenarios.check_every_panel_has_data(
+            stack, dashboard_queries(path), values, unavailable
+        )
+        checked += found["checked"]
+    assert checked > 0, "the chart ships no dashboard panel"
 
 
 def test_graceful_worker_reload_loses_no_request(stack):
@@ -121,12 +154,10 @@ def test_graceful_worker_reload_loses_no_request(stack):
 
 
 def test_redis_down_hard_readiness_goes_not_ready_then_ready(stack, reroll):
-    hard = render(VALUES_FILES, HARD)
-    env = hard.app_env()
-    assert env["WAZEN_HEALTH_CACHE_CRITICAL"]["value"] == "true", env.get(
-        "WAZEN_HEALTH_CACHE_CRITICAL"
-    )
-    assert render(VALUES_FILES, SOFT).app_env()["WAZEN_HEALTH_CACHE_CRITICAL"]["value"] == "false"
+    hard = render(*HARD)
+    for chart, expected in ((hard, "true"), (stack.chart, "false")):
+        env = container_env(chart, "pod", "10.0.0.1", chart.namespace)
+        assert env["WAZEN_HEALTH_CACHE_CRITICAL"] == expected, env
     reroll(hard)
     scenarios.check_cache_outage_hard(stack)
     assert not stack.restarts(), f"liveness must not fail because Redis is down: {stack.restarts()}"

@@ -24,6 +24,8 @@ import subprocess
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,20 @@ VENV_BIN = ROOT / ".venv" / "bin"
 GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
 NAMESPACE_DEFAULT = "wazen"
 PROCESS_POD_NET = "10.244.7.0/24"  # pod IPs of process mode: Host headers only, never contacted
+
+
+def process_env(env: dict[str, str]) -> dict[str, str]:
+    """A pod's environment for a process on this machine: what the image sets (docker/
+    Dockerfile ENV) and the container env, nothing inherited from the test runner but PATH."""
+    return {
+        "PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": tempfile.gettempdir(),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **env,
+    }
 
 
 def podman_env() -> dict[str, str]:
@@ -166,18 +182,22 @@ class ProcessBackend:
 
     mode = "process"
 
-    def __init__(self, workdir: Path, redis_password: str | None) -> None:
+    def __init__(self, workdir: Path, chart_env: dict[str, str]) -> None:
         self.workdir = workdir
-        self.redis = RedisServer(workdir / "redis", password=redis_password)
+        self.redis_password = redis_password_from(chart_env.get("REDIS_URL"))
+        self.redis = RedisServer(workdir / "redis", password=self.redis_password)
         self.postgres = PostgresServer()
         self.pod_ips = (str(ip) for ip in ipaddress.ip_network(PROCESS_POD_NET).hosts())
         next(self.pod_ips)
+        self.redis_pod_ip = next(self.pod_ips)
 
     def start_services(self) -> None:
         self.postgres.start()
         self.redis.start()
 
     def service_env(self, env: dict[str, str]) -> dict[str, str]:
+        """The chart's env with the database and Redis URLs pointing at the loopback servers
+        (the chart's Redis password kept)."""
         return {**env, "DATABASE_URL": self.postgres.url, "REDIS_URL": self.redis.url}
 
     def new_pod_ip(self) -> str:
@@ -188,21 +208,21 @@ class ProcessBackend:
         http_port, metrics_port = int(env.get("PORT", 8000)), int(env.get("METRICS_PORT", 9100))
         multiproc = Path(tempfile.mkdtemp(prefix="wazen-stack-metrics-", dir=self.workdir))
         full = {
-            **os.environ,
-            **self.service_env(env),
+            **process_env(self.service_env(env)),
             "PORT": str(port_map[http_port]),
             "METRICS_PORT": str(port_map[metrics_port]),
             "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
         }
         log_path = self.workdir / f"{name}.log"
-        process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "config.wsgi:application"],
-            cwd=ROOT / "app",
-            env=full,
-            stdout=log_path.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with log_path.open("w") as log_file:
+            process = subprocess.Popen(
+                [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "config.wsgi:application"],
+                cwd=ROOT / "app",
+                env=full,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return Pod(name, pod_ip, port_map, process, log_path)
 
     def stop_app(self, pod: Pod) -> None:
@@ -222,7 +242,12 @@ class ProcessBackend:
         proc = subprocess.run(
             [str(VENV_BIN / "python"), "manage.py", *args],
             cwd=ROOT / "app",
-            env={**os.environ, **self.service_env(env)},
+            # Like the entrypoint's one-off commands: no multiprocess metrics directory.
+            env={
+                k: v
+                for k, v in process_env(self.service_env(env)).items()
+                if k != "PROMETHEUS_MULTIPROC_DIR"
+            },
             capture_output=True,
             text=True,
             timeout=300,
@@ -260,18 +285,29 @@ class PodmanBackend:
 
     mode = "podman"
 
-    def __init__(self, workdir: Path, redis_password: str | None, redis_host: str) -> None:
+    def __init__(self, workdir: Path, chart_env: dict[str, str]) -> None:
+        """chart_env: the app container's env as rendered; its REDIS_URL and DATABASE_URL name
+        the chart's Services, which become network aliases of the Redis and PostgreSQL
+        containers, and carry the passwords those containers are started with."""
         self.workdir = workdir
         self.prefix = f"wazen-stack-{secrets.token_hex(3)}"
         self.network = self.prefix
+        redis = urllib.parse.urlsplit(chart_env.get("REDIS_URL") or "redis://redis:6379/0")
+        database = urllib.parse.urlsplit(
+            chart_env.get("DATABASE_URL") or "postgres://wazen:wazen@postgres:5432/wazen"
+        )
+        self.redis_url = urllib.parse.urlunsplit(redis)
+        self.database_url = urllib.parse.urlunsplit(database)
         self.redis_name = f"{self.prefix}-redis"
-        self.redis_host = redis_host
-        self.redis_password = redis_password
+        self.redis_alias = redis.hostname
+        self.redis_password = redis.password
         self.redis_port = free_port()  # published on loopback for redis_exporter
         self.pg_name = f"{self.prefix}-postgres"
-        self.pg_password = secrets.token_hex(12)
+        self.pg_alias = database.hostname
+        self.pg = (database.username, database.password, database.path.lstrip("/"))
         self.containers: list[str] = []
         self._ips: list[str] = []
+        self.redis_pod_ip = ""
         self.chart_security: dict = {}
         self.writable_paths: list[str] = []
 
@@ -282,20 +318,22 @@ class PodmanBackend:
         )
         hosts = list(ipaddress.ip_network(subnet).hosts())
         self._ips = [str(ip) for ip in hosts[10:40]]
+        self.redis_pod_ip = str(hosts[5])
         log(f"podman network {self.network} ({subnet})")
+        user, password, database = self.pg
         self._run_detached(
             self.pg_name,
-            ["--network-alias", "postgres"],
-            ["-e", "POSTGRES_USER=wazen", "-e", f"POSTGRES_PASSWORD={self.pg_password}"],
-            ["-e", "POSTGRES_DB=wazen", POSTGRES_IMAGE],
+            ["--network-alias", self.pg_alias, "--ip", str(hosts[6])],
+            ["-e", f"POSTGRES_USER={user}", "-e", f"POSTGRES_PASSWORD={password}"],
+            ["-e", f"POSTGRES_DB={database}", POSTGRES_IMAGE],
         )
         args = ["redis-server", "--protected-mode", "no", "--save", "", "--appendonly", "no"]
         if self.redis_password:
             args += ["--requirepass", self.redis_password]
         self._run_detached(
             self.redis_name,
-            ["--network-alias", self.redis_host, "-p", f"127.0.0.1:{self.redis_port}:6379"],
-            [REDIS_IMAGE, *args],
+            ["--network-alias", self.redis_alias, "--ip", self.redis_pod_ip],
+            ["-p", f"127.0.0.1:{self.redis_port}:6379", REDIS_IMAGE, *args],
         )
         wait_for_port(self.redis_port, timeout=30)
 
@@ -305,12 +343,8 @@ class PodmanBackend:
         self.containers.append(name)
 
     def service_env(self, env: dict[str, str]) -> dict[str, str]:
-        database = f"postgres://wazen:{self.pg_password}@{self.pg_name}:5432/wazen"
-        result = {**env, "DATABASE_URL": database}
-        if "REDIS_URL" not in result:
-            auth = f":{self.redis_password}@" if self.redis_password else ""
-            result["REDIS_URL"] = f"redis://{auth}{self.redis_host}:6379/0"
-        return result
+        """The chart's env as rendered: its URLs reach the aliased containers."""
+        return {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, **env}
 
     def new_pod_ip(self) -> str:
         return self._ips.pop(0)
@@ -405,8 +439,10 @@ class LocalStack:
     prometheus: PrometheusAPI | None = None
     host_header: str | None = None
     app_pods: list[Pod] = field(default_factory=list)
-    targets_file: Path | None = None  # Prometheus file_sd targets, rewritten as pods change
+    extra_pods: list[Pod] = field(default_factory=list)  # outside the Service's rotation
     redis_exporter: bool = False
+    pod_serial: int = 0
+    on_pods_changed: Callable[[], None] = lambda: None  # keeps Prometheus' targets current
 
     @property
     def base_urls(self) -> list[str]:
@@ -423,7 +459,7 @@ class LocalStack:
         return next(pod for pod in self.app_pods if pod.name == name)
 
     def metrics_url(self, pod: str) -> str:
-        endpoint = self.chart.metrics_endpoints()[0]
+        endpoint = self.chart.app_metrics_endpoint()
         local = self._pod(pod).port_map[endpoint.container_port]
         return f"http://127.0.0.1:{local}{endpoint.path}"
 
@@ -452,16 +488,39 @@ class LocalStack:
         return BackgroundClient(clients, seconds).start()
 
     # -- life cycle ------------------------------------------------------------------------
+    def _start_pod(self, chart: Chart, name: str) -> Pod:
+        ports = [p["containerPort"] for p in chart.app_container().get("ports", [])]
+        pod_ip = self.backend.new_pod_ip()
+        env = container_env(chart, name, pod_ip, self.namespace)
+        pod = self.backend.run_app(name, pod_ip, env, ports)
+        pod.prober = PodProber(name, pod_ip, chart.probes(), pod.port_map).start()
+        return pod
+
     def start_pods(self, replicas: int) -> None:
-        ports = [p["containerPort"] for p in self.chart.app_container().get("ports", [])]
-        for index in range(replicas):
-            name = f"{self.chart.app_deployment()['metadata']['name']}-{index}"
-            pod_ip = self.backend.new_pod_ip()
-            env = container_env(self.chart, name, pod_ip, self.namespace)
-            pod = self.backend.run_app(name, pod_ip, env, ports)
-            pod.prober = PodProber(name, pod_ip, self.chart.probes(), pod.port_map).start()
-            self.app_pods.append(pod)
+        deployment = self.chart.app_deployment()["metadata"]["name"]
+        for _ in range(replicas):
+            self.pod_serial += 1
+            self.app_pods.append(self._start_pod(self.chart, f"{deployment}-{self.pod_serial}"))
         log(f"{self.name}: started {self.pods()}")
+
+    @contextmanager
+    def extra_pod(self, chart: Chart, suffix: str) -> Iterator[Pod]:
+        """One more pod rendered from other values, scraped like the others but outside the
+        Service's rotation (the scenarios' pods() do not list it)."""
+        name = f"{chart.app_deployment()['metadata']['name']}-{suffix}"
+        pod = self._start_pod(chart, name)
+        self.extra_pods.append(pod)
+        self.on_pods_changed()
+        try:
+            yield pod
+        finally:
+            pod.prober.stop()
+            self.backend.stop_app(pod)
+            self.extra_pods.remove(pod)
+            self.on_pods_changed()
+
+    def url(self, pod: Pod, port_name: str = "http") -> str:
+        return f"http://127.0.0.1:{pod.port_map[self.chart.container_port(port_name)]}"
 
     def stop_pods(self) -> None:
         for pod in self.app_pods:

@@ -20,7 +20,7 @@ Names. Every helper is prefixed with the chart name; names are truncated to 63 c
 
 {{/* A component's name: fullname truncated so that "-<suffix>" still fits 63 characters. */}}
 {{- define "wazen-ai.componentName" -}}
-{{- $ctx := index . 0 }}
+{{- $ctx := index . 0 -}}
 {{- $suffix := index . 1 }}
 {{- printf "%s-%s" (include "wazen-ai.fullname" $ctx | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix }}
 {{- end }}
@@ -64,14 +64,14 @@ app.kubernetes.io/part-of: wazen-ai
 
 {{/* Selector labels of one component: (list $ "app"). */}}
 {{- define "wazen-ai.componentSelectorLabels" -}}
-{{- $ctx := index . 0 }}
+{{- $ctx := index . 0 -}}
 {{ include "wazen-ai.selectorLabels" $ctx }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
 {{/* Labels of one component's resources: (list $ "redis"). */}}
 {{- define "wazen-ai.componentLabels" -}}
-{{- $ctx := index . 0 }}
+{{- $ctx := index . 0 -}}
 {{ include "wazen-ai.labels" $ctx }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
@@ -108,7 +108,7 @@ Secrets. A generated value is read back with `lookup` so that upgrades keep it; 
 
 {{/* (list $ secretName key length): existing value (base64) or a new random one (base64). */}}
 {{- define "wazen-ai.generatedSecretValue" -}}
-{{- $ctx := index . 0 }}
+{{- $ctx := index . 0 -}}
 {{- $existing := lookup "v1" "Secret" $ctx.Release.Namespace (index . 1) }}
 {{- $data := dict }}
 {{- if $existing }}{{ $data = default (dict) $existing.data }}{{ end }}

@@ -28,7 +28,7 @@ TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 CI_DIR = CHART_DIR / "ci"
 DASHBOARDS_DIR = CHART_DIR / "dashboards"
 
-DEFAULT_RELEASE = "wazen"
+DEFAULT_RELEASE = "wazen-ai"
 DEFAULT_NAMESPACE = "wazen"
 # The oldest Kubernetes minor the chart supports; `helm template` defaults to its own version.
 DEFAULT_KUBE_VERSION = "1.30.0"
