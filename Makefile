@@ -1,7 +1,9 @@
 # Wazen AI — every public target has a `## description`; `make help` lists them.
 SHELL := /bin/bash
+# One shell per recipe (.ONESHELL), so fail on the first failing line, not only the last.
 .DEFAULT_GOAL := help
 .ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VENV ?= $(ROOT)/.venv

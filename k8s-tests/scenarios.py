@@ -5,6 +5,7 @@ differ in how they start things, reach pods and stop Redis.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -318,7 +319,7 @@ def window_increases(stack: Stack, name: str, by: str, window: str = "5m") -> di
     result: dict[str, float] = {}
     for series in stack.prometheus.query(f"{name}[{window}]"):
         values = [float(v) for _, v in series["values"]]
-        increase = sum(b - a if b >= a else b for a, b in zip(values, values[1:], strict=False))
+        increase = sum(b - a if b >= a else b for a, b in itertools.pairwise(values))
         key = series["metric"].get(by, "")
         result[key] = result.get(key, 0.0) + increase
     return result
