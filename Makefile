@@ -52,8 +52,9 @@ run: venv ## Migrate, seed the demo company, print its API key, serve on http://
 	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
 	  config.wsgi:application
 
-test-services: ## Install the servers the tests start themselves (redis-server, PostgreSQL, Prometheus)
+test-services: ## Install what the tests start themselves: redis-server, PostgreSQL, Prometheus, Chromium
 	@missing=""
+	command -v chromium >/dev/null || missing="$$missing chromium"
 	command -v redis-server >/dev/null || missing="$$missing redis-server"
 	command -v prometheus >/dev/null || missing="$$missing prometheus"
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \

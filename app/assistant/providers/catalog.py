@@ -91,10 +91,8 @@ class CatalogProvider(Provider):
                 return ProviderReply(
                     "Which service would you like to order? We offer:\n" + _catalog_lines(snapshot)
                 )
-            return ProviderReply(
-                f"Placing your order for {service.name} ({service.price_label}).",
-                order_service_id=service.id,
-            )
+            # The service layer confirms (or refuses) the order in the reply.
+            return ProviderReply("", order_service_id=service.id)
         if service is not None:
             return ProviderReply(
                 f"{service.name} costs {service.price_label}. {service.description} "
