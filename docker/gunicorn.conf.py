@@ -63,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             "pid": record.process,
         }
         if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 

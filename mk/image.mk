@@ -113,7 +113,7 @@ base-image: container-engine ## Build localhost/wazen-base:bookworm with deboots
 	  --change 'CMD ["/bin/bash"]' - $(LOCAL_BASE_IMAGE) >/dev/null
 	echo "built $(LOCAL_BASE_IMAGE): $$($$engine run --rm $(LOCAL_BASE_IMAGE) python3 --version)"
 
-image: container-engine ## Build the app image $(IMAGE) (docker/Dockerfile) with podman or Docker
+image: container-engine ## Build the app image (IMAGE=localhost/wazen-ai:dev) with podman or Docker
 	@set -euo pipefail
 	if [ "$(BASE_IMAGE)" = "$(LOCAL_BASE_IMAGE)" ]; then $(MAKE) --no-print-directory base-image; fi
 	[ -f README.md ] || { echo "README.md is needed (pyproject.toml reads it)"; exit 1; }
@@ -173,16 +173,16 @@ image-run: image service-images ## Run app + Redis + PostgreSQL containers, migr
 	done
 	$(PYTHON) -c 'import sys, urllib.request as r; r.urlopen(sys.argv[1], timeout=2)' $$url \
 	  || { $$engine logs --tail 30 $(RUN_NAME)-app; echo "not ready after 60 s"; exit 1; }
-	echo "Chat page: http://127.0.0.1:$(RUN_PORT)/   metrics: http://127.0.0.1:$(RUN_METRICS_PORT)/metrics"
+	echo "Chat page: http://127.0.0.1:$(RUN_PORT)/#key=$$key"
+	echo "Metrics:   http://127.0.0.1:$(RUN_METRICS_PORT)/metrics"
 	echo "WAZEN_DEMO_API_KEY=$$key"
 	echo "curl -H 'Authorization: Bearer $$key' -H 'Content-Type: application/json' \\"
 	echo "  -d '{\"message\": \"What services do you offer?\"}' http://127.0.0.1:$(RUN_PORT)/api/v1/chat"
 	echo "stop with: make image-stop"
 
 image-stop: ## Stop and remove the image-run containers and network
-	@set -uo pipefail
-	engine=$(CONTAINER_ENGINE)
-	for c in app redis postgres; do $$engine rm -f -t 5 $(RUN_NAME)-$$c >/dev/null 2>&1; done
-	$$engine network rm $(RUN_NAME)-net >/dev/null 2>&1
+	@engine=$(CONTAINER_ENGINE)
+	for c in app redis postgres; do $$engine rm -f -t 5 $(RUN_NAME)-$$c >/dev/null 2>&1 || true; done
+	$$engine network rm $(RUN_NAME)-net >/dev/null 2>&1 || true
 	rm -f $(RUN_STATE)
 	echo "stopped $(RUN_NAME)-*"
