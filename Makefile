@@ -21,18 +21,18 @@ PYTEST_ARGS ?=
 TEST_PREREQS :=
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help venv run test test-app lint format test-services bench clean
+.PHONY: help venv run test test-app lint format test-services bench lock clean
 
 help: ## List every target with its description
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort -u \
 	  | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "Python >= 3.11 is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.1'
-	$(PY) -m pip install -q -e . --group dev
+	$(PY) -m pip install -q -e . --group dev -c requirements.lock
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv and install the app with its test and lint tools
@@ -82,6 +82,16 @@ format: venv ## Apply ruff fixes and formatting
 
 bench: venv test-services ## Benchmarks: catalog cache vs. database baseline (ratios, same run)
 	$(PY) benchmarks/run.py
+
+lock: ## Re-resolve pyproject's dependencies (newest allowed) into requirements.lock
+	tmp=$$(mktemp -d)
+	$(PYTHON) -m venv $$tmp/venv
+	$$tmp/venv/bin/pip install -q --upgrade 'pip>=25.1'
+	$$tmp/venv/bin/pip install -q -e . --group dev
+	{ sed -n '1,2p' requirements.lock; $$tmp/venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf $$tmp
+	echo "requirements.lock updated: review the diff, then make venv"
 
 clean: ## Remove the venv, tools, caches and local database
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles

@@ -116,7 +116,6 @@ base-image: container-engine ## Build localhost/wazen-base:bookworm with deboots
 image: container-engine ## Build the app image (IMAGE=localhost/wazen-ai:dev) with podman or Docker
 	@set -euo pipefail
 	if [ "$(BASE_IMAGE)" = "$(LOCAL_BASE_IMAGE)" ]; then $(MAKE) --no-print-directory base-image; fi
-	[ -f README.md ] || { echo "README.md is needed (pyproject.toml reads it)"; exit 1; }
 	secret=(); [ -s "$(PIP_CA_BUNDLE)" ] && secret=(--secret "id=pip_ca,src=$(PIP_CA_BUNDLE)")
 	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown)
 	created=$$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
