@@ -91,7 +91,9 @@ def run(redis: RedisServer) -> dict:
 
     # 1. catalog per reply
     db_read = timed(lambda: selectors.catalog_snapshot_from_db(company_id=company.id))
-    naive = timed(lambda: [selectors.catalog_snapshot_from_db(company_id=company.id) for _ in range(5)])
+    naive = timed(
+        lambda: [selectors.catalog_snapshot_from_db(company_id=company.id) for _ in range(5)]
+    )
     catalog_cache.orderable_services(company.id)
     hit = timed(lambda: catalog_cache.orderable_services(company.id))
     results["catalog_per_reply"] = {
