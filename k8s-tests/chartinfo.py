@@ -161,7 +161,7 @@ class MetricsEndpoint:
         keep = [
             {
                 "source_labels": [f"__meta_kubernetes_service_label_{_label_name(k)}"],
-                "regex": re.escape(v),
+                "regex": regex_escape(v),
                 "action": "keep",
             }
             for k, v in self.service_selector.get("matchLabels", {}).items()
@@ -169,7 +169,7 @@ class MetricsEndpoint:
         keep.append(
             {
                 "source_labels": ["__meta_kubernetes_endpoint_port_name"],
-                "regex": re.escape(self.port_name),
+                "regex": regex_escape(self.port_name),
                 "action": "keep",
             }
         )
@@ -199,6 +199,11 @@ def _container_port(workload: dict, target: str | int) -> tuple[str, int]:
     raise AssertionError(f"{workload['metadata']['name']} has no container port {target}")
 
 
+def regex_escape(value: str) -> str:
+    """A literal for a Prometheus (RE2) regex: metacharacters escaped, nothing else."""
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", value)
+
+
 def _label_name(key: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_]", "_", key)
 
@@ -217,6 +222,21 @@ class Chart:
         self.set_values = set_values or {}
         self.release = "wazen"
         self.namespace = "wazen"
+
+    def keep_secrets_of(self, installed: Chart) -> Chart:
+        """What `helm upgrade` renders over an installed release: the chart's generated
+        secrets are read back with `lookup`, so they keep the installed values (`helm template`
+        alone would generate new ones)."""
+        current = {d["metadata"]["name"]: d for d in installed.of_kind("Secret")}
+        for secret in self.of_kind("Secret"):
+            old = current.get(secret["metadata"]["name"], {})
+            for field_name in ("data", "stringData"):
+                kept = old.get(field_name) or {}
+                values = secret.get(field_name) or {}
+                for key in values:
+                    if key in kept:  # per key, as the chart's lookup keeps generated values
+                        values[key] = kept[key]
+        return self
 
     def of_kind(self, kind: str) -> list[dict]:
         return [d for d in self.docs if d.get("kind") == kind]

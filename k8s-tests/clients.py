@@ -17,12 +17,21 @@ from dataclasses import dataclass
 from prometheus_client.parser import text_string_to_metric_families
 
 _T0 = time.monotonic()
+_pytest_config = None  # set by k8s-tests/conftest.py: progress goes to pytest's terminal
 
 
 def log(message: str) -> None:
-    """Progress line on the real stderr, visible even while pytest captures output."""
+    """A progress line, shown live on pytest's terminal even while it captures output."""
+    line = f"[{time.monotonic() - _T0:7.1f}s] {message}"
+    config = _pytest_config
+    reporter = config and config.pluginmanager.get_plugin("terminalreporter")
+    capture = config and config.pluginmanager.get_plugin("capturemanager")
+    if reporter and capture:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+        return
     stream = sys.__stderr__ or sys.stderr
-    stream.write(f"[{time.monotonic() - _T0:7.1f}s] {message}\n")
+    stream.write(line + "\n")
     stream.flush()
 
 

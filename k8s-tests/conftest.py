@@ -9,6 +9,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Appended, not prepended: other suites import their own `conftest` helpers by name, and their
+# directories must stay ahead of these (which hold conftest.py files too).
 for directory in (HERE, HERE / "stack", HERE / "kind"):
     if str(directory) not in sys.path:
-        sys.path.insert(0, str(directory))
+        sys.path.append(str(directory))
+
+
+def pytest_configure(config) -> None:
+    import clients
+
+    clients._pytest_config = config

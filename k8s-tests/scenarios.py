@@ -70,6 +70,10 @@ class Stack(Protocol):
 
     def start_redis(self) -> None: ...
 
+    def invalidate_catalog(self) -> None:
+        """`manage catalog_cache invalidate demo` run like an operator would (a one-off
+        process of the app image next to the pods)."""
+
     def background_client(self, seconds: float) -> BackgroundClient:
         """Start a client that chats through the Service for `seconds`."""
 
@@ -114,12 +118,14 @@ def cache_reported_up(body: dict) -> bool:
 
 
 def probe_budget(stack: Stack, to: bool) -> float:
-    """Seconds within which the kubelet must have flipped Ready, from the rendered probe: the
-    threshold's worth of periods, one probe timeout, one period of phase and some slack."""
+    """Seconds within which the kubelet flips Ready to `to` once the cause is there, from the
+    rendered readiness probe: the threshold's worth of periods plus one period of phase and
+    one probe timeout; going NotReady->Ready also waits for the app's Redis reconnect
+    (circuit breaker cooldown, WAZEN_CACHE_BREAKER_COOLDOWN=5 s, and a margin)."""
     probe = stack.chart.probe("readiness")
-    runs = probe.failure_threshold if not to else probe.success_threshold
-    breaker = 10  # WAZEN_CACHE_BREAKER_COOLDOWN (5 s) plus the Redis reconnect
-    return (runs + 1) * probe.period + probe.timeout + breaker
+    runs = probe.success_threshold if to else probe.failure_threshold
+    reconnect = 10 if to else 0
+    return (runs + 1) * probe.period + probe.timeout + reconnect
 
 
 # -- scenarios ------------------------------------------------------------------------------
@@ -201,13 +207,15 @@ class TrafficResult:
 
 def drive_measured_traffic(stack: Stack, chats: int, scrape_interval: float) -> TrafficResult:
     """Warm up (so every series exists before Prometheus measures increases), then `chats`
-    chats spread over six scrape intervals (rate() sees increases only between samples), then
-    wait until the last of them has been scraped."""
+    chats spread over six scrape intervals (rate() sees increases only between samples), with
+    two catalog invalidations among them, then wait until the last has been scraped."""
     drive_chats(stack, 4)
     time.sleep(2 * scrape_interval)
     pause = 6 * scrape_interval / chats
     responses = []
     for i in range(chats):
+        if i in (chats // 3, 2 * chats // 3):
+            stack.invalidate_catalog()  # the next lookups miss: a ratio below 1 to check
         responses += drive_chats(stack, 1, start=i)
         time.sleep(pause)
     after = scrape_all(stack)
@@ -483,13 +491,14 @@ def check_cache_outage_soft(stack: Stack, alert: dict | None) -> None:
     finally:
         stack.start_redis()
     log(f"{stack.name}: Redis started again")
-    deadline = time.monotonic() + 60
+    restarted = time.monotonic()
     while True:
         drive_chats(stack, 1)
         if all(cache_reported_up(stack.readiness(pod).json()) for pod in stack.pods()):
             break
-        assert time.monotonic() < deadline, "the readiness body still reports the cache down"
+        assert time.monotonic() < restarted + 60, "the readiness body still says cache down"
         time.sleep(1)
+    log(f"{stack.name}: readiness body says cache up {time.monotonic() - restarted:.1f}s later")
     stack.prometheus.wait_for(
         "min(wazen_catalog_cache_available)", lambda v: v == [1.0], 120, "availability back to 1"
     )
@@ -515,7 +524,7 @@ def check_cache_outage_hard(stack: Stack) -> None:
     finally:
         stack.start_redis()
     started = time.monotonic()
-    stack.wait_ready(True, timeout=probe_budget(stack, to=True) + 30)
+    stack.wait_ready(True, timeout=probe_budget(stack, to=True))
     log(f"{stack.name}: pods Ready {time.monotonic() - started:.1f}s after Redis came back")
 
 

@@ -114,7 +114,10 @@ def test_hit_ratio_and_latency_expressions_have_the_expected_values(stack):
 def test_redis_down_soft_readiness_replies_continue_and_alert_fires(stack):
     alerts = scenarios.cache_alerts(stack.chart)
     assert alerts, "no alert watches the catalog cache"
+    began = time.monotonic()
     scenarios.check_cache_outage_soft(stack, alerts[0])
+    for pod in stack.app_pods:  # the prober's record: not one readiness flip
+        assert pod.prober.ready_changes_since(began) == [], pod.prober.ready_changes_since(began)
     assert not stack.restarts(), stack.restarts()
 
 
@@ -128,12 +131,17 @@ def test_graceful_worker_reload_loses_no_request(stack):
 
 
 def test_redis_down_hard_readiness_goes_not_ready_then_ready(stack, reroll):
-    hard = render(*HARD)
+    hard = render(*HARD).keep_secrets_of(stack.chart)
     for chart, expected in ((hard, "true"), (stack.chart, "false")):
         env = container_env(chart, "pod", "10.0.0.1", chart.namespace)
         assert env["WAZEN_HEALTH_CACHE_CRITICAL"] == expected, env
     reroll(hard)
+    scenarios.check_pods_ready(stack)
+    began = time.monotonic()
     scenarios.check_cache_outage_hard(stack)
+    for pod in stack.app_pods:  # the prober's record: exactly NotReady, then Ready
+        changes = pod.prober.ready_changes_since(began)
+        assert [c.value for c in changes] == [False, True], changes
     assert not stack.restarts(), f"liveness must not fail because Redis is down: {stack.restarts()}"
 
 
@@ -143,8 +151,8 @@ def test_every_dashboard_panel_returns_data(stack):
     endpoint is unreachable: every panel expression has data, except those on series that
     cannot exist without a Kubernetes API (listed with the reason)."""
     interval = _seconds(stack.chart.app_metrics_endpoint().interval)
-    with stack.extra_pod(render(*LLM_DOWN), "llm-down") as pod:
-        pod.prober.wait_ready(True, timeout=120)
+    with stack.extra_pod(render(*LLM_DOWN).keep_secrets_of(stack.chart), "llm-down") as pod:
+        stack.wait_pod(pod, True, timeout=120)
         client = stack.chat_client(stack.url(pod))
         for _ in range(4):  # one error per scrape interval: rate() sees them grow
             response = client.chat("What services do you offer?")

@@ -362,7 +362,9 @@ class PodmanBackend:
         if sec.get("runAsUser") is not None:
             args += ["--user", f"{sec['runAsUser']}:{sec.get('runAsGroup', sec['runAsUser'])}"]
         if sec.get("readOnlyRootFilesystem"):
-            args.append("--read-only")
+            # Kubernetes mounts nothing writable but the pod's volumes (podman would add tmpfs
+            # on /run, /tmp and /var/tmp by default).
+            args += ["--read-only", "--read-only-tmpfs=false"]
         for cap in sec.get("capabilities", {}).get("drop", []):
             args += ["--cap-drop", cap]
         if sec.get("allowPrivilegeEscalation") is False:
@@ -400,6 +402,9 @@ class PodmanBackend:
 
     def migrate(self, env: dict[str, str]) -> None:
         self._run_once(env, "migrate")
+
+    def manage(self, env: dict[str, str], *args: str) -> str:
+        return self._run_once(env, "manage", *args)
 
     def seed_demo(self, env: dict[str, str]) -> str:
         return self._run_once(env, "seed-demo")
@@ -475,10 +480,22 @@ class LocalStack:
     def wait_ready(self, value: bool, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for pod in self.app_pods:
-            pod.prober.wait_ready(value, max(1.0, deadline - time.monotonic()))
+            self.wait_pod(pod, value, max(1.0, deadline - time.monotonic()))
+
+    def wait_pod(self, pod: Pod, value: bool, timeout: float) -> None:
+        """One pod's Ready becomes `value`; on timeout the error carries the pod's log."""
+        try:
+            pod.prober.wait_ready(value, timeout)
+        except TimeoutError as error:
+            tail = self.backend.pod_logs(pod)[-3000:]
+            raise TimeoutError(f"{error}\n--- log of {pod.name}:\n{tail}") from None
 
     def stop_redis(self) -> None:
         self.backend.stop_redis()
+
+    def invalidate_catalog(self) -> None:
+        env = container_env(self.chart, "invalidate", "10.0.0.1", self.namespace)
+        self.backend.manage(env, "catalog_cache", "invalidate", "demo")
 
     def start_redis(self) -> None:
         self.backend.start_redis()

@@ -1,0 +1,143 @@
+"""The kind integration suite (`make k8s-test`; see k8s-tests/README.md for where it has run).
+
+Tests run in file order on one release; each leaves Redis up and every pod Ready, and the last
+one uninstalls the release.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import scenarios
+from chartinfo import dashboard_files, dashboard_queries, dashboard_variables
+from clients import log
+from cluster import MONITORING_NAMESPACE, NAMESPACE, RELEASE
+from suite import HARD, SOFT, UPGRADE
+
+
+def test_pods_become_ready_through_their_probes(kind_stack):
+    scenarios.check_pods_ready(kind_stack)
+    assert len(kind_stack.pods()) == kind_stack.chart.app_replicas()
+
+
+def test_chat_through_the_service(kind_stack):
+    scenarios.check_chat(kind_stack)
+
+
+def test_metrics_port_exposes_metrics_and_counters_grow(kind_stack):
+    scenarios.check_metrics_grow(kind_stack)
+
+
+def test_servicemonitor_and_prometheusrule_stored_by_the_api_server(kind_stack):
+    for monitor in kind_stack.chart.of_kind("ServiceMonitor"):
+        out = kind_stack.cluster.kubectl(
+            "get", "servicemonitor", "-n", NAMESPACE, monitor["metadata"]["name"], "-o", "json"
+        )
+        assert json.loads(out)["spec"]["endpoints"] == monitor["spec"]["endpoints"]
+    for rule in kind_stack.chart.of_kind("PrometheusRule"):
+        kind_stack.cluster.kubectl(
+            "get", "prometheusrule", "-n", NAMESPACE, rule["metadata"]["name"]
+        )
+
+
+def test_prometheus_scrapes_the_servicemonitor_target_and_hit_ratio_has_a_value(kind_stack):
+    endpoint = kind_stack.chart.app_metrics_endpoint()
+    pods = set(kind_stack.pods())
+    kind_stack.prometheus.wait_for(
+        f'up{{job="{endpoint.job}", namespace="{endpoint.namespace}"}} == 1',
+        lambda v: len(v) == len(pods),
+        timeout=120,
+        what="every pod's target up",
+    )
+    scenarios.drive_chats(kind_stack, 30)
+    expr = next(
+        r["expr"]
+        for g in kind_stack.chart.rule_groups()
+        for r in g["rules"]
+        if "wazen_catalog_cache_requests_total" in r["expr"] and 'result="hit"' in r["expr"]
+    )
+    scenarios.check_hit_ratio(kind_stack, scenarios.strip_threshold(expr))
+
+
+def test_redis_down_soft_readiness(kind_stack):
+    alerts = scenarios.cache_alerts(kind_stack.chart)
+    scenarios.check_cache_outage_soft(kind_stack, alerts[0] if alerts else None)
+
+
+def test_helm_upgrade_rolls_out_without_failed_requests(kind_stack):
+    before = set(kind_stack.pods())
+    scenarios.check_no_failed_requests_during(
+        kind_stack, lambda: kind_stack.upgrade(*UPGRADE), "helm upgrade", seconds=900
+    )
+    after = set(kind_stack.pods())
+    assert not before & after, f"pods not replaced by the rollout: {before & after}"
+    scenarios.check_pods_ready(kind_stack)
+
+
+def test_redis_down_hard_readiness(kind_stack):
+    kind_stack.upgrade(*HARD)
+    try:
+        scenarios.check_cache_outage_hard(kind_stack)
+    finally:
+        kind_stack.upgrade(*SOFT)
+
+
+def test_dashboard_panels_have_data(kind_stack):
+    """After the outages (cache errors, fallbacks, readiness 5xx in hard mode) and orders, every
+    panel has data except the ones on series nothing in the suite produces."""
+    traffic = scenarios.drive_measured_traffic(kind_stack, chats=40, scrape_interval=3)
+    assert traffic.hit_ratio > 0.5
+    unavailable = {
+        "kube_": "kube-state-metrics is not installed by the suite",
+        "container_": "the suite's Prometheus does not scrape cAdvisor",
+        "wazen_llm_errors_total": "the kind suite does not break the LLM provider (the twin does)",
+    }
+    for path in dashboard_files():
+        values = scenarios.dashboard_variable_values(kind_stack, dashboard_variables(path))
+        scenarios.check_every_panel_has_data(
+            kind_stack, dashboard_queries(path), values, unavailable
+        )
+
+
+def test_helm_test_passes(kind_stack):
+    out = kind_stack.cluster.helm("test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout", "5m")
+    log(f"kind: helm test\n{out}")
+
+
+def test_helm_uninstall_leaves_only_documented_pvcs(kind_stack):
+    kind_stack.close()
+    # PVCs the chart documents as kept after uninstall: its StatefulSets' volumeClaimTemplates.
+    documented = {
+        f"persistentvolumeclaim/{claim['metadata']['name']}-{sts['metadata']['name']}-{i}"
+        for sts in kind_stack.chart.of_kind("StatefulSet")
+        for claim in sts["spec"].get("volumeClaimTemplates", [])
+        for i in range(sts["spec"].get("replicas", 1))
+    }
+    kind_stack.cluster.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "5m")
+    kinds = kind_stack.cluster.kubectl(
+        "api-resources", "--verbs=list", "--namespaced", "-o", "name"
+    ).split()
+    defaults = {"configmap/kube-root-ca.crt", "serviceaccount/default"}
+    deadline = time.monotonic() + 120  # dependents (Job pods, endpoints) go by garbage collection
+    while True:
+        leftovers = []
+        for kind in kinds:
+            if kind in ("events", "events.events.k8s.io"):
+                continue
+            out = kind_stack.cluster.kubectl(
+                "get", kind, "-n", NAMESPACE, "-o", "name", check=False
+            )
+            leftovers += [line for line in out.split() if line]
+        unexpected = [name for name in leftovers if name not in defaults | documented]
+        if not unexpected or time.monotonic() > deadline:
+            break
+        time.sleep(5)
+    assert not unexpected, f"left behind after helm uninstall: {unexpected}"
+    cluster_scoped = kind_stack.cluster.kubectl(
+        "get", "clusterroles,clusterrolebindings", "-l", f"app.kubernetes.io/instance={RELEASE}",
+        "-o", "name",
+    )  # fmt: skip
+    assert not cluster_scoped.strip(), cluster_scoped
+    log(f"kind: uninstall left {[n for n in leftovers if n not in defaults]} (documented PVCs)")
+    kind_stack.cluster.kubectl("delete", "namespace", MONITORING_NAMESPACE, "--wait=false")
