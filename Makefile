@@ -48,7 +48,7 @@ run: venv ## Migrate, seed the demo company, print its API key, serve on http://
 	echo "Try:       curl -s -H 'Authorization: Bearer $$key' -H 'Content-Type: application/json' \\"
 	echo "             -d '{\"message\": \"What services do you offer?\"}' http://$(HOST):$(PORT)/api/v1/chat"
 	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics   Admin: http://$(HOST):$(PORT)/admin/"
-	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT)
+	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) METRICS_ADDR=$(HOST)
 	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
 	  config.wsgi:application
 

@@ -115,6 +115,7 @@ if LOG_JSON:
 # -- Prometheus multiprocess metrics -----------------------------------------------------------
 METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
 METRICS_PORT = _env_int("METRICS_PORT", 9100)
+METRICS_ADDR = os.environ.get("METRICS_ADDR", "").strip() or "0.0.0.0"
 _metrics_server: Any = None
 
 
@@ -142,8 +143,8 @@ def when_ready(server: Any) -> None:
         return
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=METRICS_DIR)
-    _metrics_server, _thread = start_http_server(METRICS_PORT, addr="0.0.0.0", registry=registry)
-    server.log.info("Serving metrics on 0.0.0.0:%s/metrics", METRICS_PORT)
+    _metrics_server, _thread = start_http_server(METRICS_PORT, addr=METRICS_ADDR, registry=registry)
+    server.log.info("Serving metrics on %s:%s/metrics", METRICS_ADDR, METRICS_PORT)
 
 
 def post_fork(server: Any, worker: Any) -> None:

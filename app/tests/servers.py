@@ -155,18 +155,18 @@ class PrometheusServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         config_file = self.directory / "prometheus.yml"
         config_file.write_text(self.config)
-        log = (self.directory / "prometheus.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                find_binary("prometheus"),
-                f"--config.file={config_file}",
-                f"--storage.tsdb.path={self.directory / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--web.enable-lifecycle",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (self.directory / "prometheus.log").open("w") as log:  # the child keeps its own fd
+            self.process = subprocess.Popen(
+                [
+                    find_binary("prometheus"),
+                    f"--config.file={config_file}",
+                    f"--storage.tsdb.path={self.directory / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--web.enable-lifecycle",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -93,29 +93,6 @@ def backend(soft_chart: Chart, twin_dir: Path):
     log(f"twin: {mode} backend closed after {time.monotonic() - started:.0f}s")
 
 
-class QuietPrometheusServer(PrometheusServer):
-    """tests.servers.PrometheusServer whose log file handle is closed in this process once the
-    server has it (the base class leaves it to the garbage collector: a ResourceWarning, an
-    error under the project's filterwarnings)."""
-
-    def start(self, timeout: float = 30.0) -> PrometheusServer:
-        real_open = Path.open
-        handles = []
-
-        def tracking_open(path, *args, **kwargs):
-            handle = real_open(path, *args, **kwargs)
-            handles.append(handle)
-            return handle
-
-        Path.open = tracking_open
-        try:
-            return super().start(timeout)
-        finally:
-            Path.open = real_open
-            for handle in handles:
-                handle.close()
-
-
 class TwinPrometheus:
     """A real Prometheus configured from the rendered chart: one scrape job per ServiceMonitor
     endpoint (path, interval, timeout, relabelings as rendered; targets labelled as the
@@ -170,7 +147,7 @@ class TwinPrometheus:
         )
 
     def start(self) -> PrometheusAPI:
-        self.server = QuietPrometheusServer(self.directory, self.config()).start()
+        self.server = PrometheusServer(self.directory, self.config()).start()
         return PrometheusAPI(self.server.url)
 
     def stop(self) -> None:

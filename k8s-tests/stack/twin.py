@@ -211,12 +211,20 @@ class ProcessBackend:
             **process_env(self.service_env(env)),
             "PORT": str(port_map[http_port]),
             "METRICS_PORT": str(port_map[metrics_port]),
+            "METRICS_ADDR": "127.0.0.1",
             "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
         }
         log_path = self.workdir / f"{name}.log"
         with log_path.open("w") as log_file:
             process = subprocess.Popen(
-                [str(VENV_BIN / "gunicorn"), "-c", str(GUNICORN_CONF), "config.wsgi:application"],
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    "-c",
+                    str(GUNICORN_CONF),
+                    "--bind",
+                    f"127.0.0.1:{port_map[http_port]}",
+                    "config.wsgi:application",
+                ],
                 cwd=ROOT / "app",
                 env=full,
                 stdout=log_file,

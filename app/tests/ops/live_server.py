@@ -46,6 +46,7 @@ class GunicornApp:
             "PROMETHEUS_MULTIPROC_DIR": str(self.directory / "metrics"),
             "PORT": str(self.port),
             "METRICS_PORT": str(self.metrics_port),
+            "METRICS_ADDR": "127.0.0.1",
             "GUNICORN_WORKERS": str(self.workers),
             "GUNICORN_THREADS": "2",
             "LOG_FORMAT": "json",
@@ -59,7 +60,7 @@ class GunicornApp:
         self.log = (self.directory / "gunicorn.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(REPO / "docker" / "gunicorn.conf.py"),
-             "config.wsgi:application"],
+             "--bind", f"127.0.0.1:{self.port}", "config.wsgi:application"],
             cwd=APP_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for_port(self.port, timeout=30)

@@ -7,7 +7,6 @@ are many assertions over them). Tools (helm, promtool, checkov) come from PATH o
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,15 +17,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from render import TOOLS_BIN, ci_values_files, render  # noqa: E402 (needs the path above)
-
-
-def tool(name: str) -> str:
-    """Absolute path of a tool from PATH or .tools/bin; fail with the way to get it."""
-    found = shutil.which(name) or shutil.which(name, path=str(TOOLS_BIN))
-    if not found:
-        pytest.fail(f"{name} not found on PATH or in .tools/bin: run `make tools`")
-    return found
+from render import ci_values_files, render  # noqa: E402 (needs the path above)
 
 
 @pytest.fixture(scope="session")

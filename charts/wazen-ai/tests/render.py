@@ -191,3 +191,13 @@ def panel_expressions(dashboard: Mapping[str, Any]) -> list[str]:
         stack.extend(panel.get("panels", []))
         exprs.extend(t["expr"] for t in panel.get("targets", []) if t.get("expr"))
     return exprs
+
+
+def tool(name: str) -> str:
+    """Absolute path of a tool from PATH or .tools/bin; fail the test with the way to get it."""
+    import pytest
+
+    found = shutil.which(name) or shutil.which(name, path=str(TOOLS_BIN))
+    if not found:
+        pytest.fail(f"{name} not found on PATH or in .tools/bin: run `make tools`")
+    return found

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import tool
 from render import (
     DASHBOARDS_DIR,
     REPO_ROOT,
@@ -21,6 +20,7 @@ from render import (
     panel_expressions,
     prometheus_rule_groups,
     render,
+    tool,
 )
 
 pytestmark = pytest.mark.chart

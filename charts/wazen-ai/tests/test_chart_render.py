@@ -9,8 +9,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from conftest import tool
-from render import CHART_DIR, HelmError, ci_values_files, helm_env, render, run_helm
+from render import CHART_DIR, HelmError, ci_values_files, helm_env, render, run_helm, tool
 
 pytestmark = pytest.mark.chart
 

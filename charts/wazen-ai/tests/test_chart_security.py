@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tool
-from render import CHART_DIR, TOOLS_BIN, helm_env, render_text
+from render import CHART_DIR, TOOLS_BIN, helm_env, render_text, tool
 
 pytestmark = pytest.mark.chart
 
