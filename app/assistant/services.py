@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from assistant.models import Conversation, Message, Order
-from assistant.providers import ProviderError, ProviderReply, Turn, get_provider
+from assistant.providers import Provider, ProviderError, ProviderReply, Turn, get_provider
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant
 from catalog.models import Service
@@ -123,7 +123,10 @@ def conversation_history(*, tenant: Tenant, conversation_id: uuid.UUID | None) -
     ]
 
 
-def _ask_provider(provider, tenant, snapshot, history, message) -> tuple[ProviderReply, str]:
+def _ask_provider(
+    provider: Provider, tenant: Tenant, snapshot: CatalogSnapshot, history: list[Turn], message: str
+) -> tuple[ProviderReply, str]:
+    """The provider's reply and the outcome label; a provider failure becomes an apology."""
     started = time.perf_counter()
     try:
         return (

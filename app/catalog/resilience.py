@@ -113,7 +113,7 @@ class RedisGuard:
 
     def __init__(self) -> None:
         self.breaker = CircuitBreaker()
-        self._log = RateLimitedLog(logging.getLogger("catalog.cache"), interval=0)
+        self._log = RateLimitedLog(logging.getLogger("catalog.cache"))
         self._lock = threading.Lock()
         self.errors = 0
         self.last_error = ""
@@ -121,7 +121,7 @@ class RedisGuard:
     def reset(self) -> None:
         """Back to a fresh process' state (tests)."""
         self.breaker.reset()
-        self._log = RateLimitedLog(logging.getLogger("catalog.cache"), interval=0)
+        self._log.reset()
         with self._lock:
             self.errors, self.last_error = 0, ""
 
@@ -146,26 +146,29 @@ class RedisGuard:
             self.last_error = detail
         CATALOG_CACHE_ERRORS.labels(operation=operation).inc()
         self.breaker.record_failure()
-        self._log.interval = settings.WAZEN_CACHE_ERROR_LOG_INTERVAL
         self._log.warning(
             "Catalog cache unavailable during %s (%s); serving from the database", operation, detail
         )
 
 
 class RateLimitedLog:
-    """Logs at most once per `interval` seconds; says how many messages it held back."""
+    """Logs at most once per WAZEN_CACHE_ERROR_LOG_INTERVAL seconds; says how many it held back."""
 
-    def __init__(self, logger: logging.Logger, interval: float) -> None:
+    def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
-        self.interval = interval
         self._lock = threading.Lock()
         self._last: float | None = None
         self._suppressed = 0
 
+    def reset(self) -> None:
+        with self._lock:
+            self._last, self._suppressed = None, 0
+
     def warning(self, message: str, *args: object) -> bool:
+        interval = settings.WAZEN_CACHE_ERROR_LOG_INTERVAL
         with self._lock:
             now = time.monotonic()
-            if self._last is not None and now - self._last < self.interval:
+            if self._last is not None and now - self._last < interval:
                 self._suppressed += 1
                 return False
             suppressed, self._suppressed, self._last = self._suppressed, 0, now
