@@ -6,7 +6,7 @@ baseline measured in the same run (absolute times vary by machine; ratios travel
 What it measures:
 1. catalog per reply: the original 5 database reads vs. one snapshot from Redis (hit);
 2. reply latency: cached vs. database fallback while Redis is down (breaker open), and the one-off
-   cost of the first request after Redis stops (one socket timeout);
+   cost of the first request after Redis stops (refused) or hangs (one socket timeout);
 3. stampede: catalog queries for 32 concurrent cold requests, with and without single flight;
 4. size: bytes one company's snapshot takes in Redis (MEMORY USAGE).
 """
@@ -118,12 +118,22 @@ def run(redis: RedisServer) -> dict:
     down_reply = timed(reply, repeat=100)
     redis.start()
     catalog_cache.reset_for_tests()
+    reply()  # cached again
+    redis.cli("CLIENT", "PAUSE", "5000", "ALL")  # Redis hangs instead of refusing
+    started = time.perf_counter()
+    reply()
+    first_hung = time.perf_counter() - started
+    hung_reply = timed(reply, repeat=20)
+    time.sleep(5)
+    catalog_cache.reset_for_tests()
     results["reply_latency"] = {
         "cached_ms": cached_reply * 1e3,
         "redis_down_ms": down_reply * 1e3,
         "added_ms_while_down": (down_reply - cached_reply) * 1e3,
         "ratio_down_vs_cached": down_reply / cached_reply,
         "first_request_after_stop_ms": first_down * 1e3,
+        "first_request_while_hung_ms": first_hung * 1e3,
+        "redis_hung_ms": hung_reply * 1e3,
     }
 
     # 3. stampede
@@ -180,7 +190,11 @@ def print_table(r: dict) -> None:
         ("reply: Redis down (breaker open)", f"{lat['redis_down_ms']:.3f} ms",
          f"+{lat['added_ms_while_down']:.3f} ms ({lat['ratio_down_vs_cached']:.2f}x)"),
         ("reply: first after Redis stops", f"{lat['first_request_after_stop_ms']:.1f} ms",
-         "one connect attempt, then the breaker opens"),
+         "connection refused, then the breaker opens"),
+        ("reply: first while Redis hangs", f"{lat['first_request_while_hung_ms']:.1f} ms",
+         "one socket timeout (0.25 s), then the breaker opens"),
+        ("reply: Redis hung (breaker open)", f"{lat['redis_hung_ms']:.3f} ms",
+         "no Redis round trips"),
         ("stampede, 32 cold threads", f"{st['queries_with_single_flight']} query",
          f"vs {st['queries_without_protection']} without protection"),
         ("snapshot size in Redis", f"{r['redis_bytes_per_company_snapshot']} B",
