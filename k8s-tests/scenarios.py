@@ -152,6 +152,18 @@ def check_chat(stack: Stack) -> dict:
     return body
 
 
+def wait_for_every_target_up(stack: Stack, timeout: float) -> None:
+    """Prometheus scrapes every pod behind the Service and port the ServiceMonitor selects."""
+    endpoint = stack.chart.app_metrics_endpoint()
+    pods = set(stack.pods())
+    stack.prometheus.wait_for(
+        f'up{{job="{endpoint.job}", namespace="{endpoint.namespace}"}} == 1',
+        lambda v: len(v) == len(pods),
+        timeout=timeout,
+        what="every pod's target up",
+    )
+
+
 def check_metrics_grow(stack: Stack, chats: int = 20) -> None:
     """The metrics port exposes the assistant's metrics and the counters grow with traffic."""
     drive_chats(stack, 2)

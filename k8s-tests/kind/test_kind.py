@@ -42,14 +42,7 @@ def test_servicemonitor_and_prometheusrule_stored_by_the_api_server(kind_stack):
 
 
 def test_prometheus_scrapes_the_servicemonitor_target_and_hit_ratio_has_a_value(kind_stack):
-    endpoint = kind_stack.chart.app_metrics_endpoint()
-    pods = set(kind_stack.pods())
-    kind_stack.prometheus.wait_for(
-        f'up{{job="{endpoint.job}", namespace="{endpoint.namespace}"}} == 1',
-        lambda v: len(v) == len(pods),
-        timeout=120,
-        what="every pod's target up",
-    )
+    scenarios.wait_for_every_target_up(kind_stack, timeout=120)
     scenarios.drive_chats(kind_stack, 30)
     expr = next(
         r["expr"]

@@ -49,14 +49,9 @@ def test_metrics_port_exposes_metrics_and_counters_grow(stack):
 
 
 def test_prometheus_scrapes_what_the_servicemonitor_selects(stack):
+    scenarios.wait_for_every_target_up(stack, timeout=60)
     endpoint = stack.chart.app_metrics_endpoint()
     pods = set(stack.pods())
-    stack.prometheus.wait_for(
-        f'up{{job="{endpoint.job}", namespace="{endpoint.namespace}"}} == 1',
-        lambda v: len(v) == len(pods),
-        timeout=60,
-        what="every pod's target up",
-    )
     targets = [t for t in stack.prometheus.targets() if t["scrapePool"] == endpoint.job_name]
     assert {t["labels"]["pod"] for t in targets} == pods
     for target in targets:
