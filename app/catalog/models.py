@@ -1,20 +1,19 @@
 """Tenants (companies), their API keys and their orderable services.
 
-Every write path that can change what a company's catalog shows ends in a cache invalidation after
-commit: per-object saves and deletes through signals (catalog/signals.py), bulk writes through
-ServiceQuerySet below.
+Every write path that can change a cached value (a company's catalog, an API key's resolution)
+ends in a cache invalidation after commit: per-object writes through signals (catalog/signals.py),
+bulk writes through InvalidatingQuerySet (catalog/invalidation.py), the manager of all three.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from catalog import invalidation
+from catalog.invalidation import InvalidatingQuerySet
 
 
 class Company(models.Model):
@@ -22,6 +21,8 @@ class Company(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InvalidatingQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "companies"
@@ -45,6 +46,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = InvalidatingQuerySet.as_manager()
+
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at"]
@@ -58,45 +61,6 @@ class ApiKey(models.Model):
 
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. SAR.")
-
-
-class ServiceQuerySet(models.QuerySet):
-    """Bulk writes skip model signals, so they schedule the invalidation themselves."""
-
-    def _company_ids(self) -> set[int]:
-        return set(self.order_by().values_list("company_id", flat=True).distinct())
-
-    def update(self, **kwargs) -> int:
-        company_ids = self._company_ids()
-        rows = super().update(**kwargs)
-        if "company" in kwargs or "company_id" in kwargs:
-            moved_to = kwargs.get("company_id", kwargs.get("company"))
-            company_ids.add(getattr(moved_to, "pk", moved_to))
-        invalidation.after_commit(company_ids)
-        return rows
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        company_ids = self._company_ids()
-        result = super().delete()
-        invalidation.after_commit(company_ids)
-        return result
-
-    def bulk_create(self, objs: Iterable[Service], *args, **kwargs) -> list[Service]:
-        created = super().bulk_create(objs, *args, **kwargs)
-        invalidation.after_commit({obj.company_id for obj in created})
-        return created
-
-    def bulk_update(self, objs: Iterable[Service], fields, *args, **kwargs) -> int:
-        objs = list(objs)
-        # A bulk_update may move services between companies: the old owners change too.
-        before = set(
-            Service.objects.filter(pk__in=[obj.pk for obj in objs]).values_list(
-                "company_id", flat=True
-            )
-        )
-        rows = super().bulk_update(objs, fields, *args, **kwargs)
-        invalidation.after_commit(before | {obj.company_id for obj in objs})
-        return rows
 
 
 class Service(models.Model):
@@ -113,7 +77,7 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ServiceQuerySet.as_manager()
+    objects = InvalidatingQuerySet.as_manager()
 
     class Meta:
         ordering = ["company_id", "category", "name"]

@@ -4,7 +4,9 @@
   back to the database) from programming and configuration errors (raised).
 - `CircuitBreaker` stops sending requests to Redis for a cooldown after an error, so an outage
   costs one socket timeout per cooldown and process instead of one per request.
-- `RateLimitedLog` logs an outage once per interval with a count of what it suppressed.
+- `RedisGuard` puts the two together for one named user of Redis (a cache instance, the rate
+  limiter): its own breaker, its own metric labels, its own rate-limited log line. One user's
+  errors never open another's breaker or show up under another's name.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ops.metrics import CATALOG_CACHE_AVAILABLE, CATALOG_CACHE_ERRORS
+from catalog.metrics import CACHE_AVAILABLE, CACHE_ERRORS
 
 T = TypeVar("T")
 
@@ -48,17 +50,24 @@ def is_outage(error: BaseException) -> bool:
     return False
 
 
+class CacheUnavailable(Exception):
+    """Redis cannot be used right now; the caller serves from the database instead."""
+
+
 class CircuitBreaker:
     """Closed → (error) → open for a cooldown → half-open: one trial call decides.
 
-    Thread-safe; one per process. While open, callers skip Redis and read the database.
+    Thread-safe. While open, callers skip Redis. The trial slot is released whatever the trial
+    call does (success, outage, or any other exception), so the breaker can never stick in
+    "half-open" with nobody allowed through.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self._lock = threading.Lock()
         self._opened_at: float | None = None
         self._trial_running = False
-        CATALOG_CACHE_AVAILABLE.set(1)
+        CACHE_AVAILABLE.labels(cache=name).set(1)
 
     @property
     def cooldown(self) -> float:
@@ -89,66 +98,19 @@ class CircuitBreaker:
             self._opened_at = None
             self._trial_running = False
         if was_open:
-            CATALOG_CACHE_AVAILABLE.set(1)
+            CACHE_AVAILABLE.labels(cache=self.name).set(1)
 
     def record_failure(self) -> None:
         with self._lock:
             self._opened_at = time.monotonic()
             self._trial_running = False
-        CATALOG_CACHE_AVAILABLE.set(0)
+        CACHE_AVAILABLE.labels(cache=self.name).set(0)
 
-    def reset(self) -> None:
+    def release_trial(self) -> None:
+        """The trial ended without a verdict on Redis (e.g. a programming error): let the next
+        caller try, state unchanged."""
         with self._lock:
-            self._opened_at = None
             self._trial_running = False
-        CATALOG_CACHE_AVAILABLE.set(1)
-
-
-class CacheUnavailable(Exception):
-    """Redis cannot be used right now; the caller serves from the database instead."""
-
-
-class RedisGuard:
-    """Runs cache operations behind the breaker; turns outages into CacheUnavailable."""
-
-    def __init__(self) -> None:
-        self.breaker = CircuitBreaker()
-        self._log = RateLimitedLog(logging.getLogger("catalog.cache"))
-        self._lock = threading.Lock()
-        self.errors = 0
-        self.last_error = ""
-
-    def reset(self) -> None:
-        """Back to a fresh process' state (tests)."""
-        self.breaker.reset()
-        self._log.reset()
-        with self._lock:
-            self.errors, self.last_error = 0, ""
-
-    def run(self, operation: str, fn: Callable[[], T], *, force: bool = False) -> T:
-        """Call fn unless the breaker is open (force: probe anyway, e.g. the health check)."""
-        if not force and not self.breaker.allow():
-            raise CacheUnavailable("circuit breaker open")
-        try:
-            result = fn()
-        except CANDIDATE_ERRORS as error:
-            if not is_outage(error):
-                raise
-            self._record(operation, error)
-            raise CacheUnavailable(str(error)) from error
-        self.breaker.record_success()
-        return result
-
-    def _record(self, operation: str, error: BaseException) -> None:
-        detail = f"{type(error.__cause__ or error).__name__}: {error.__cause__ or error}"
-        with self._lock:
-            self.errors += 1
-            self.last_error = detail
-        CATALOG_CACHE_ERRORS.labels(operation=operation).inc()
-        self.breaker.record_failure()
-        self._log.warning(
-            "Catalog cache unavailable during %s (%s); serving from the database", operation, detail
-        )
 
 
 class RateLimitedLog:
@@ -159,10 +121,6 @@ class RateLimitedLog:
         self._lock = threading.Lock()
         self._last: float | None = None
         self._suppressed = 0
-
-    def reset(self) -> None:
-        with self._lock:
-            self._last, self._suppressed = None, 0
 
     def warning(self, message: str, *args: object) -> bool:
         interval = settings.WAZEN_CACHE_ERROR_LOG_INTERVAL
@@ -176,4 +134,48 @@ class RateLimitedLog:
         return True
 
 
-redis_guard = RedisGuard()
+class RedisGuard:
+    """Runs one named user's Redis operations behind its breaker; outages → CacheUnavailable.
+
+    Logs go to the logger `wazen.cache.<name>`, errors to `wazen_cache_errors_total{cache=name}`.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.breaker = CircuitBreaker(name)
+        self._log = RateLimitedLog(logging.getLogger(f"wazen.cache.{name}"))
+        self._lock = threading.Lock()
+        self.errors = 0
+        self.last_error = ""
+
+    def run(self, operation: str, fn: Callable[[], T], *, force: bool = False) -> T:
+        """Call fn unless the breaker is open (force: probe anyway, e.g. the health check)."""
+        if not force and not self.breaker.allow():
+            raise CacheUnavailable("circuit breaker open")
+        try:
+            result = fn()
+        except CANDIDATE_ERRORS as error:
+            if not is_outage(error):
+                self.breaker.release_trial()
+                raise
+            self._record(operation, error)
+            raise CacheUnavailable(str(error)) from error
+        except BaseException:
+            self.breaker.release_trial()
+            raise
+        self.breaker.record_success()
+        return result
+
+    def _record(self, operation: str, error: BaseException) -> None:
+        detail = f"{type(error.__cause__ or error).__name__}: {error.__cause__ or error}"
+        with self._lock:
+            self.errors += 1
+            self.last_error = detail
+        CACHE_ERRORS.labels(cache=self.name, operation=operation).inc()
+        self.breaker.record_failure()
+        self._log.warning(
+            "Cache %r unavailable during %s (%s); serving from the database",
+            self.name,
+            operation,
+            detail,
+        )

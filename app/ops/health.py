@@ -85,6 +85,7 @@ class ProbeView(HealthCheckView):
                 "detail": cache_check.detail or None,
                 "latency_ms": cache_check.latency_ms,
                 "stats": catalog_cache.cache_stats(),
+                "caches": {cache.name: cache.stats() for cache in catalog_cache.all_caches()},
             }
         return JsonResponse(body, status=status)
 

@@ -10,29 +10,6 @@ from prometheus_client import Counter, Gauge, Histogram
 REPLY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 45)
 QUERY_BUCKETS = (0, 1, 2, 3, 4, 5, 8, 13, 21)
 
-CATALOG_CACHE_REQUESTS = Counter(
-    "wazen_catalog_cache_requests",
-    "Catalog snapshot lookups in the cache, by result (hit or miss).",
-    ["result"],
-)
-CATALOG_CACHE_ERRORS = Counter(
-    "wazen_catalog_cache_errors",
-    "Redis errors seen by the catalog cache, by operation.",
-    ["operation"],
-)
-CATALOG_CACHE_FALLBACKS = Counter(
-    "wazen_catalog_cache_fallbacks",
-    "Catalog snapshots served from the database because the cache was unavailable.",
-)
-CATALOG_CACHE_INVALIDATIONS = Counter(
-    "wazen_catalog_cache_invalidations",
-    "Catalog invalidations (generation bumps) after committed writes.",
-)
-CATALOG_CACHE_AVAILABLE = Gauge(
-    "wazen_catalog_cache_available",
-    "1 while Redis answers the catalog cache, 0 while its circuit breaker is open.",
-    multiprocess_mode="livemin",
-)
 REPLY_DURATION = Histogram(
     "wazen_reply_duration_seconds",
     "Time to produce an assistant reply, by provider and outcome.",

@@ -14,8 +14,10 @@ import pytest
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
+from catalog import api_keys
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant, api_key_issue
+from catalog.cache import stores
 from catalog.models import Company, Service
 from config.caches import build_caches
 from tests.servers import PostgresServer, RedisServer
@@ -56,19 +58,20 @@ def redis_cache(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
     settings.CACHE_BACKEND = "redis"
     settings.CACHES = build_caches(backend="redis", redis_url=redis_server.url, timeout=300)
     redis_server.cli("FLUSHALL")
-    catalog_cache.reset_for_tests()
     yield redis_server
     if redis_server.process is None:  # a test stopped it: bring it back for the next one
         redis_server.start()
     cache.close()
-    catalog_cache.reset_for_tests()
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_state() -> Iterator[None]:
-    catalog_cache.reset_for_tests()
+def fresh_caches(monkeypatch) -> None:
+    """Every test starts like a fresh process: new cache instances (counters, breakers, local
+    entries, flights, pending invalidations) and an empty in-process store."""
+    monkeypatch.setattr(stores, "_local_memory", stores.LocalMemoryStore())
+    monkeypatch.setattr(catalog_cache, "catalog_snapshots", catalog_cache.build_catalog_cache())
+    monkeypatch.setattr(api_keys, "api_key_resolutions", api_keys.build_api_key_cache())
     cache.clear()
-    return
 
 
 @pytest.fixture

@@ -75,14 +75,14 @@ def test_replies_stay_correct_while_redis_is_down(redis_cache, tenant):
         tenant=tenant, message="how much is service 0", conversation_id=None
     )
     redis_cache.stop()
-    fallbacks = sample("wazen_catalog_cache_fallbacks_total")
+    fallbacks = sample("wazen_cache_fallbacks_total", cache="catalog")
     down = [
         services.reply_create(tenant=tenant, message="how much is service 0", conversation_id=None)
         for _ in range(5)
     ]
     assert {r.reply for r in down} == {healthy.reply}
     assert catalog_cache.cache_stats()["fallbacks"] == 5
-    assert sample("wazen_catalog_cache_fallbacks_total") == fallbacks + 5
+    assert sample("wazen_cache_fallbacks_total", cache="catalog") == fallbacks + 5
 
 
 class FailingProvider(CatalogProvider):

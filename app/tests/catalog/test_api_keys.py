@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.api_keys import api_key_issue, api_key_revoke, hash_key, tenant_for_key
 from catalog.models import ApiKey
+from tests.conftest import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,9 +34,13 @@ def test_resolution_is_cached(redis_cache, company, api_key):
 def test_revocation_takes_effect_at_commit(redis_cache, company, api_key):
     assert tenant_for_key(api_key) is not None
     key = ApiKey.objects.get(company=company)
+    seen_by_others = {}
     with transaction.atomic():
         api_key_revoke(api_key=key)
-        assert tenant_for_key(api_key) is not None  # not committed yet
+        assert tenant_for_key(api_key) is None  # the transaction sees its own write
+        reader = in_thread(lambda: seen_by_others.setdefault("tenant", tenant_for_key(api_key)))
+        reader.join(10)
+        assert seen_by_others["tenant"] is not None  # others: not committed yet
     assert tenant_for_key(api_key) is None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog import cache as catalog_cache
 from catalog import selectors
 from catalog.models import Service
+from catalog.snapshot import payload_schema_version
 from tests.conftest import in_thread
 
 # Real transactions: invalidation runs in on_commit callbacks, which need a real commit.
@@ -38,13 +40,19 @@ def test_miss_costs_one_query_and_hit_costs_none(redis_cache, company):
     assert stats["hit_ratio"] == 0.5
 
 
+def entry_key(company_id: int) -> str:
+    return catalog_cache.catalog_snapshots.entry_key(company_id)
+
+
 def test_snapshot_is_plain_json_with_the_configured_ttl(redis_cache, company, settings):
     catalog_cache.orderable_services(company.id)
-    raw_key = f"wazen:1:catalog:snap:{company.id}"
+    raw_key = entry_key(company.id)
+    assert raw_key.startswith(f"wazen:1:catalog:v{payload_schema_version()}:")
     stored = redis_cache.cli("GET", raw_key)
     entry = json.loads(stored)  # JSON, not a pickle
-    assert next(s["name"] for s in entry["snapshot"]["services"]) == "Service 0"
-    assert entry["snapshot"]["services"][0]["price"] == "100.00"
+    assert entry["g"] == int(redis_cache.cli("GET", f"wazen:1:catalog:gen:{company.id}"))
+    assert next(s["name"] for s in entry["d"]["services"]) == "Service 0"
+    assert entry["d"]["services"][0]["price"] == "100.00"
     ttl = int(redis_cache.cli("TTL", raw_key))
     assert settings.CACHE_TIMEOUT - 5 <= ttl <= settings.CACHE_TIMEOUT == 300
 
@@ -106,11 +114,16 @@ def test_moving_a_service_invalidates_both_companies(redis_cache, make_company):
 def test_invalidation_waits_for_commit_and_skips_rollback(redis_cache, company):
     catalog_cache.orderable_services(company.id)
     start = catalog_cache.cache_stats()["invalidations"]
+    others = {}
     with transaction.atomic():
         Service.objects.filter(company=company).update(price=Decimal(1))
         # Not committed: other readers must still get (and may still cache) the committed data.
         assert catalog_cache.cache_stats()["invalidations"] == start
-        assert {s.price for s in catalog_cache.orderable_services(company.id).services} != {"1.00"}
+        reader = in_thread(
+            lambda: others.setdefault("s", catalog_cache.orderable_services(company.id))
+        )
+        reader.join(10)
+        assert {s.price for s in others["s"].services} != {"1.00"}
     assert catalog_cache.cache_stats()["invalidations"] == start + 1
     assert {s.price for s in catalog_cache.orderable_services(company.id).services} == {"1.00"}
 
@@ -148,8 +161,8 @@ def test_a_late_filler_cannot_resurrect_stale_data(redis_cache, company, monkeyp
     reader.join(10)
 
     assert {s.price for s in results["stale"].services} != {"7.00"}  # it raced, as intended
-    stored = json.loads(redis_cache.cli("GET", f"wazen:1:catalog:snap:{company.id}"))
-    assert {s["price"] for s in stored["snapshot"]["services"]} != {"7.00"}  # stale one stored
+    stored = json.loads(redis_cache.cli("GET", entry_key(company.id)))
+    assert {s["price"] for s in stored["d"]["services"]} != {"7.00"}  # stale one stored
     fresh = catalog_cache.orderable_services(company.id)
     assert {s.price for s in fresh.services} == {"7.00"}
 
@@ -177,14 +190,15 @@ def test_another_process_filling_is_waited_for_not_duplicated(
     redis_cache, company, catalog_sql_counter
 ):
     """The fill lock (shared in Redis) makes other processes wait for the filler's snapshot."""
-    generation, _ = catalog_cache._read(company.id)
+    cold = catalog_cache.catalog_snapshots
+    generation = cold.store().get_or_start_generation(cold.generation_key(company.id))
     lock_key = f"wazen:1:catalog:fill:{company.id}:{generation}"
     redis_cache.cli("SET", lock_key, "1", "EX", "10")  # "another process" is filling
     result = {}
     reader = in_thread(lambda: result.setdefault("s", catalog_cache.orderable_services(company.id)))
     snapshot = selectors.catalog_snapshot_from_db(company_id=company.id)  # the other filler
-    entry = json.dumps({"generation": generation, "snapshot": snapshot.to_payload()})
-    redis_cache.cli("SET", f"wazen:1:catalog:snap:{company.id}", entry)
+    entry = json.dumps({"g": generation, "e": time.time() + 60, "d": snapshot.to_payload()})
+    redis_cache.cli("SET", entry_key(company.id), entry)
     reader.join(10)
     assert result["s"] == snapshot
     assert catalog_sql_counter.count == 1  # only the simulated filler's read

@@ -47,9 +47,10 @@ def test_catalog_cache_warm_stats_invalidate(redis_cache, make_company):
         catalog_cache.orderable_services(b.id)
     assert len(queries.captured_queries) == 0
     stats = json.loads(run("catalog_cache", "stats"))
-    assert stats["backend"] == "redis"
+    assert stats["catalog"]["backend"] == "redis"
     assert stats["ping_ms"] is not None
-    assert stats["hits"] == 2
+    assert stats["catalog"]["hits"] == 2
+    assert set(stats) == {"ping_ms", "catalog", "api_keys"}
     assert run("catalog_cache", "invalidate", a.slug).strip() == "invalidate: 1 companies"
     with CaptureQueriesContext(connection) as queries:
         catalog_cache.orderable_services(a.id)

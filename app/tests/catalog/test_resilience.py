@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 from catalog import cache as catalog_cache
 from catalog import selectors
 from catalog.models import Service
-from catalog.resilience import is_outage, redis_guard
+from catalog.resilience import CircuitBreaker, is_outage
 from config.caches import build_caches
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +25,7 @@ def test_redis_stopped_mid_test_falls_back_then_recovers(redis_cache, company, c
     assert catalog_cache.orderable_services(company.id) == expected  # miss, cached
 
     redis_cache.stop()
-    with caplog.at_level(logging.WARNING, logger="catalog.cache"):
+    with caplog.at_level(logging.WARNING, logger="wazen.cache.catalog"):
         during = [catalog_cache.orderable_services(company.id) for _ in range(20)]
     assert during == [expected] * 20
     stats = catalog_cache.cache_stats()
@@ -99,7 +99,7 @@ def test_programming_errors_surface(redis_cache, company):
 
 
 def test_breaker_lets_one_trial_through_when_half_open(settings):
-    breaker = redis_guard.breaker
+    breaker = CircuitBreaker("test")
     breaker.record_failure()
     assert breaker.state == "open"
     assert not breaker.allow()

@@ -40,11 +40,16 @@ def test_counters_add_up_across_two_workers(live_app):
         before, name, view="api-services"
     )
     assert served == requests
-    lookups = metric_sum(after, "wazen_catalog_cache_requests_total") - metric_sum(
-        before, "wazen_catalog_cache_requests_total"
+    catalog = "wazen_cache_requests_total"
+    lookups = metric_sum(after, catalog, cache="catalog") - metric_sum(
+        before, catalog, cache="catalog"
     )
     assert lookups == requests
-    assert metric_sum(after, "wazen_catalog_cache_requests_total", result="hit") >= requests - 2
+    assert metric_sum(after, catalog, cache="catalog", result="hit") >= requests - 2
+    key_lookups = metric_sum(after, catalog, cache="api_keys") - metric_sum(
+        before, catalog, cache="api_keys"
+    )
+    assert key_lookups == requests
 
     log = (live_app.directory / "gunicorn.log").read_text().splitlines()
     access = [json.loads(line) for line in log if '"gunicorn.access"' in line]
@@ -55,8 +60,8 @@ def test_counters_add_up_across_two_workers(live_app):
 def test_assistant_metrics_are_exported(live_app):
     text = live_app.metrics()
     for name in [
-        "wazen_catalog_cache_requests_total",
-        "wazen_catalog_cache_available",
+        "wazen_cache_requests_total",
+        "wazen_cache_available",
         "django_http_requests_latency_seconds_by_view_method_bucket",
     ]:
         assert name in text

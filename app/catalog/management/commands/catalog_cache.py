@@ -2,12 +2,15 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import cache
+from catalog import cache, invalidation
 from catalog.models import Company
 
 
 class Command(BaseCommand):
-    help = "Catalog cache: `stats` (health of the cache), `warm` or `invalidate` companies."
+    help = (
+        "Caches: `stats` (health of every cache), `warm` companies' catalogs, or `invalidate` "
+        "companies' catalogs and API-key resolutions (e.g. after a raw SQL write)."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("action", choices=["stats", "warm", "invalidate"])
@@ -20,9 +23,8 @@ class Command(BaseCommand):
                 latency = round(cache.ping() * 1000, 2)
             except cache.CacheUnavailable as error:
                 self.stderr.write(f"cache unavailable: {error}")
-            self.stdout.write(
-                json.dumps({"ping_ms": latency, **cache.cache_stats()}, indent=2, sort_keys=True)
-            )
+            stats = {c.name: c.stats() for c in cache.all_caches()}
+            self.stdout.write(json.dumps({"ping_ms": latency, **stats}, indent=2, sort_keys=True))
             return
         queryset = Company.objects.filter(is_active=True)
         if companies:
@@ -34,7 +36,10 @@ class Command(BaseCommand):
         if action == "warm":
             cache.warm(ids)
         else:
-            failed = [cid for cid in ids if not cache.invalidate(cid)]
+            scopes = invalidation.from_rows(Company, ids)
+            failed = [
+                c.name for c in cache.all_caches() if not c.invalidate(*scopes.get(c.name, ()))
+            ]
             if failed:
-                raise CommandError(f"Redis unavailable; {len(failed)} companies not invalidated")
+                raise CommandError(f"Redis unavailable; not invalidated: {', '.join(failed)}")
         self.stdout.write(f"{action}: {len(ids)} companies")

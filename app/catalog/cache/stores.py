@@ -1,0 +1,155 @@
+"""Where generations and entries live: Redis in production, Django's local cache without Redis.
+
+The store speaks bytes and keys only; meaning (generations, envelopes, versions) belongs to
+`GenerationalCache`. Redis is driven through redis-py directly (django-redis' pool, so the
+socket timeouts and pool size from CACHES apply): the hit path is one small GET, without the
+cache framework's key, serializer and instrumentation layers around it.
+
+Generations are random 63-bit integers, not counters: a generation only has to differ from every
+generation a live entry was stored under, and a fresh random value does that whether the key was
+bumped, evicted, or lost in a Redis restart. (Builds before the versioned cache INCR the same key;
+INCR of a random integer is still a new value, so old and new pods keep sharing invalidations
+during a rolling upgrade.)
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Protocol
+
+from django.conf import settings
+
+# A generation outlives any entry stored under it (entries live CACHE_TIMEOUT); when it expires,
+# the next reader mints a new one, which costs one miss and never serves stale data.
+GENERATION_TTL = 24 * 3600
+
+_GET_OR_START = """
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) then return current end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]
+"""
+
+
+def new_generation() -> int:
+    return secrets.randbits(63)
+
+
+class Store(Protocol):
+    def get(self, key: str) -> bytes | None: ...
+    def get_many(self, keys: list[str]) -> list[bytes | None]: ...
+    def set(self, key: str, value: bytes, ttl: float) -> None: ...
+    def add(self, key: str, value: bytes, ttl: float) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def get_or_start_generation(self, key: str) -> int: ...
+    def bump_generations(self, keys: list[str]) -> None: ...
+
+
+class RedisStore:
+    def __init__(self, alias: str = "default") -> None:
+        from django_redis import get_redis_connection
+
+        self.client = get_redis_connection(alias)
+        self._get_or_start = self.client.register_script(_GET_OR_START)
+
+    def get(self, key: str) -> bytes | None:
+        return self.client.get(key)
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        return self.client.mget(keys)
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        self.client.set(key, value, px=max(1, int(ttl * 1000)))
+
+    def add(self, key: str, value: bytes, ttl: float) -> bool:
+        return bool(self.client.set(key, value, px=max(1, int(ttl * 1000)), nx=True))
+
+    def delete(self, key: str) -> None:
+        self.client.delete(key)
+
+    def get_or_start_generation(self, key: str) -> int:
+        return int(self._get_or_start(keys=[key], args=[new_generation(), GENERATION_TTL]))
+
+    def bump_generations(self, keys: list[str]) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.set(key, new_generation(), ex=GENERATION_TTL)
+            pipe.execute()
+
+
+class LocalMemoryStore:
+    """One process' memory: for `make run` and tests without Redis (DJANGO_CACHE_BACKEND=locmem).
+
+    Correct within one process only; several processes each keep their own generations.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: dict[str, tuple[bytes, float]] = {}
+
+    def _live(self, key: str) -> bytes | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] <= time.monotonic():
+            del self._data[key]
+            return None
+        return item[0]
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            return self._live(key)
+
+    def get_many(self, keys: list[str]) -> list[bytes | None]:
+        with self._lock:
+            return [self._live(key) for key in keys]
+
+    def set(self, key: str, value: bytes, ttl: float) -> None:
+        with self._lock:
+            self._data[key] = (value, time.monotonic() + ttl)
+
+    def add(self, key: str, value: bytes, ttl: float) -> bool:
+        with self._lock:
+            if self._live(key) is not None:
+                return False
+            self._data[key] = (value, time.monotonic() + ttl)
+            return True
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def get_or_start_generation(self, key: str) -> int:
+        with self._lock:
+            current = self._live(key)
+            if current is None or not current.isdigit():
+                current = str(new_generation()).encode()
+                self._data[key] = (current, time.monotonic() + GENERATION_TTL)
+            return int(current)
+
+    def bump_generations(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                value = str(new_generation()).encode()
+                self._data[key] = (value, time.monotonic() + GENERATION_TTL)
+
+
+_local_memory = LocalMemoryStore()
+_stores: dict[tuple[str, str], Store] = {}
+_stores_lock = threading.Lock()
+
+
+def default_store() -> Store:
+    """The store for the configured backend; one per CACHES location (tests repoint CACHES)."""
+    if settings.CACHE_BACKEND != "redis":
+        return _local_memory
+    location = settings.CACHES["default"]["LOCATION"]
+    key = (settings.CACHE_BACKEND, location)
+    store = _stores.get(key)
+    if store is None:
+        with _stores_lock:
+            store = _stores.get(key) or RedisStore()
+            _stores[key] = store
+    return store
