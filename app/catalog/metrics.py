@@ -22,6 +22,12 @@ CACHE_FALLBACKS = Counter(
     "Values served from the database because the cache was unavailable.",
     ["cache"],
 )
+CACHE_LOADS = Counter(
+    "wazen_cache_loads",
+    "Database loads made by a cache, by reason: miss (a fill), fallback (Redis unavailable) or "
+    "transaction (a read inside an atomic block, never cached).",
+    ["cache", "reason"],
+)
 CACHE_INVALIDATIONS = Counter(
     "wazen_cache_invalidations",
     "Invalidations (generation bumps) after committed writes.",

@@ -42,7 +42,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from catalog.cache.local import LocalEntries, SingleFlight
 from catalog.cache.stores import Store, default_store
-from catalog.metrics import CACHE_FALLBACKS, CACHE_INVALIDATIONS, CACHE_REQUESTS
+from catalog.metrics import CACHE_FALLBACKS, CACHE_INVALIDATIONS, CACHE_LOADS, CACHE_REQUESTS
 from catalog.resilience import CacheUnavailable, RedisGuard
 
 V = TypeVar("V")
@@ -106,6 +106,10 @@ class GenerationalCache(Generic[V]):
             for result in ("hit", "miss", "undecodable")
         }
         self._fallbacks = CACHE_FALLBACKS.labels(cache=name)
+        self._loads = {
+            reason: CACHE_LOADS.labels(cache=name, reason=reason)
+            for reason in ("miss", "fallback", "transaction")
+        }
         self._invalidations = CACHE_INVALIDATIONS.labels(cache=name)
 
     # --- keys ----------------------------------------------------------------------------------
@@ -124,6 +128,7 @@ class GenerationalCache(Generic[V]):
     def get(self, scope: Hashable) -> V:
         """The value for scope: from the cache when it is current, else loaded (and stored)."""
         if connections[self.database].in_atomic_block:
+            self._loads["transaction"].inc()
             return self.load(scope)
         if self._pending and not self._retry_pending(scope):
             return self._fallback(scope)
@@ -284,6 +289,7 @@ class GenerationalCache(Generic[V]):
                 if leader:
                     self._release(fill_key)
                 return value
+        self._loads["miss"].inc()
         value = self.load(scope)
         ttl = self.ttl(value)
         envelope = {"g": generation, "e": time.time() + ttl, "d": self.encode(value)}
@@ -334,6 +340,7 @@ class GenerationalCache(Generic[V]):
         with self._lock:
             self._counters.fallbacks += 1
         self._fallbacks.inc()
+        self._loads["fallback"].inc()
         return self.load(scope)
 
 

@@ -65,3 +65,39 @@ def test_assistant_metrics_are_exported(live_app):
         "django_http_requests_latency_seconds_by_view_method_bucket",
     ]:
         assert name in text
+
+
+@pytest.mark.slow
+def test_64_cold_requests_over_two_workers_cost_one_catalog_load(live_app, redis_server):
+    """20 trials: retire the company's catalog and key resolution, then 64 concurrent requests.
+
+    Counted by the app itself (`wazen_cache_loads_total`, summed over both workers).
+    """
+    import hashlib
+    import secrets
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = live_app.seed_demo_key()
+    assert get(live_app.url("/api/v1/services"), key) == 200
+    generations = redis_server.cli("KEYS", "wazen:1:catalog:gen:*").split()
+    key_generation = f"wazen:1:api_keys:gen:{hashlib.sha256(key.encode()).hexdigest()}"
+    loads = "wazen_cache_loads_total"
+    results = []
+    for _ in range(20):
+        for gen_key in [*generations, key_generation]:
+            redis_server.cli("SET", gen_key, str(secrets.randbits(62)))
+        before = live_app.metrics()
+        with ThreadPoolExecutor(64) as pool:
+            statuses = list(
+                pool.map(lambda _: get(live_app.url("/api/v1/services"), key), range(64))
+            )
+        after = live_app.metrics()
+        catalog = metric_sum(after, loads, cache="catalog") - metric_sum(
+            before, loads, cache="catalog"
+        )
+        keys = metric_sum(after, loads, cache="api_keys") - metric_sum(
+            before, loads, cache="api_keys"
+        )
+        results.append((statuses.count(200), catalog, keys))
+    assert results == [(64, 1.0, results[i][2]) for i in range(20)]
+    assert all(keys <= 2 for _, _, keys in results)  # at most one per process
