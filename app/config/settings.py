@@ -78,9 +78,10 @@ TEMPLATES = [
 ]
 
 # --- Database ----------------------------------------------------------------------------------
-# django-prometheus engines wrap the stock ones to count queries and errors.
+# django-prometheus engines wrap the stock ones to count queries and errors (PostgreSQL: our
+# subclass of it, whose connection health check runs only after the connection sat idle).
 _PROMETHEUS_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.postgresql": "config.db_backends.postgresql",
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
 }
 _database = dj_database_url.parse(
@@ -92,6 +93,7 @@ _database["ENGINE"] = _PROMETHEUS_ENGINES.get(_database["ENGINE"], _database["EN
 if "postgresql" in _database["ENGINE"]:
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DATABASES = {"default": _database}
+DATABASE_HEALTH_CHECK_AFTER_IDLE = env_float("DATABASE_HEALTH_CHECK_AFTER_IDLE", 10.0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -------------------------------------------------------------------------------------

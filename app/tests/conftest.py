@@ -34,7 +34,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     server = PostgresServer().start()
     database = settings.DATABASES["default"]  # updated in place: Django filled in defaults
     database.update(dj_database_url.parse(server.url, conn_max_age=0))
-    database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    database["ENGINE"] = "config.db_backends.postgresql"
     database["OPTIONS"] = {"connect_timeout": 5}
     database["TEST"]["NAME"] = None  # the SQLite in-memory test name must not carry over
     connections["default"].close()

@@ -55,6 +55,10 @@ def test_catalog_cache_warm_stats_invalidate(redis_cache, make_company):
     with CaptureQueriesContext(connection) as queries:
         catalog_cache.orderable_services(a.id)
     assert len(queries.captured_queries) == 1
+    run("catalog_cache", "invalidate", a.slug, "--cache", "catalog")
+    with CaptureQueriesContext(connection) as queries:
+        catalog_cache.orderable_services(a.id)
+    assert len(queries.captured_queries) == 1  # only the catalog was retired
     with pytest.raises(CommandError, match="Unknown companies: ghost"):
         run("catalog_cache", "warm", "ghost")
 
