@@ -16,11 +16,11 @@ APP_DIR = REPO / "app"
 SECRET = "live-server-secret-key-" + "s" * 40
 
 
-def manage(*args: str, env: dict[str, str]) -> str:
+def manage(*args: str, env: dict[str, str], app_dir: Path = APP_DIR) -> str:
     # One-off commands keep their metrics to themselves, out of the workers' aggregate.
     env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=APP_DIR, env=env, check=True,
+        [sys.executable, "manage.py", *args], cwd=app_dir, env=env, check=True,
         capture_output=True, text=True, timeout=120,
     ).stdout  # fmt: skip
 
@@ -30,6 +30,8 @@ class GunicornApp:
     directory: Path
     redis_url: str
     workers: int = 2
+    app_dir: Path = APP_DIR  # another build of the app (tests of rolling upgrades)
+    database_url: str = ""  # default: a SQLite file of its own
     port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -41,7 +43,7 @@ class GunicornApp:
             **base,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DJANGO_SECRET_KEY": SECRET,
-            "DATABASE_URL": f"sqlite:///{self.directory / 'db.sqlite3'}",
+            "DATABASE_URL": self.database_url or f"sqlite:///{self.directory / 'db.sqlite3'}",
             "REDIS_URL": self.redis_url,
             "PROMETHEUS_MULTIPROC_DIR": str(self.directory / "metrics"),
             "PORT": str(self.port),
@@ -55,20 +57,23 @@ class GunicornApp:
 
     def start(self) -> GunicornApp:
         (self.directory / "metrics").mkdir(parents=True, exist_ok=True)
-        manage("migrate", "--noinput", env=self.env)
-        manage("collectstatic", "--noinput", env=self.env)
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")
         self.log = (self.directory / "gunicorn.log").open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(REPO / "docker" / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", "config.wsgi:application"],
-            cwd=APP_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=self.app_dir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for_port(self.port, timeout=30)
         wait_for_port(self.metrics_port, timeout=30)
         return self
 
+    def manage(self, *args: str) -> str:
+        return manage(*args, env=self.env, app_dir=self.app_dir)
+
     def seed_demo_key(self) -> str:
-        out = manage("seed_demo", env=self.env)
+        out = self.manage("seed_demo")
         return out.strip().rsplit("=", 1)[1]
 
     def url(self, path: str) -> str:

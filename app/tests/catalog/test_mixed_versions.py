@@ -1,0 +1,127 @@
+"""A rolling upgrade: two builds of the app whose cached payloads differ serve at once, from one
+Redis and one PostgreSQL, under load, while the catalog is written through either build.
+
+The second build is this tree with a field added to the catalog entry (what a real release that
+extends the snapshot does). Expected: no response >= 500, no entry of one build read by the other
+(both keep their own versioned entries), and every write visible through both builds at once,
+since they share the generation keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.ops.live_server import APP_DIR, GunicornApp, metric_sum
+from tests.servers import PostgresServer
+
+pytestmark = [
+    pytest.mark.slow,
+    # It brings its own PostgreSQL: the suite's second pass (WAZEN_TEST_DB=postgres) would only
+    # repeat it.
+    pytest.mark.skipif(os.environ.get("WAZEN_TEST_DB") == "postgres", reason="runs once"),
+]
+
+FIELD_ANCHOR = "    category: str\n"
+
+
+def next_build(target: Path) -> Path:
+    """A copy of the app whose ServiceEntry gained a field with a default."""
+    shutil.copytree(
+        APP_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "db.sqlite3", "staticfiles")
+    )
+    snapshot = target / "catalog" / "snapshot.py"
+    source = snapshot.read_text()
+    assert source.count(FIELD_ANCHOR) == 1, "ServiceEntry changed: update this test's patch"
+    snapshot.write_text(source.replace(FIELD_ANCHOR, FIELD_ANCHOR + '    badge: str = ""\n'))
+    return target
+
+
+def fetch(url: str, key: str, body: dict | None = None) -> tuple[int, dict | None]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url,
+        data=data,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+@pytest.fixture
+def two_builds(tmp_path, redis_server):
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.cli("FLUSHALL")
+    postgres = PostgresServer().start()
+    builds = []
+    try:
+        for name, app_dir in (("old", APP_DIR), ("new", next_build(tmp_path / "next-app"))):
+            app = GunicornApp(
+                tmp_path / name, redis_url=redis_server.url, app_dir=app_dir,
+                database_url=postgres.url,
+            )  # fmt: skip
+            builds.append(app.start())
+        yield builds
+    finally:
+        for app in builds:
+            app.stop()
+        postgres.stop()
+
+
+def test_two_builds_share_one_redis_during_a_rollout(two_builds, redis_server):
+    old, new = two_builds
+    key = old.seed_demo_key()
+    statuses: Counter = Counter()
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        while not stop.is_set():
+            app = (old, new)[n % 2]
+            if n % 3:
+                status, _ = fetch(app.url("/api/v1/services"), key)
+            else:
+                status, _ = fetch(app.url("/api/v1/chat"), key, {"message": "What do you offer?"})
+            statuses[status] += 1
+            n += 1
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in clients:
+        thread.start()
+    try:
+        for round_, writer in enumerate((old, new, old, new)):
+            price = f"{500 + round_}.00"
+            writer.manage(
+                "shell", "-c",
+                "from catalog.models import Service; "
+                f"Service.objects.filter(company__slug='demo').update(price='{price}')",
+            )  # fmt: skip
+            for reader in (old, new):  # the write is visible through both builds at once
+                _, body = fetch(reader.url("/api/v1/services"), key)
+                assert {s["price"] for s in body["services"]} == {price}, reader.app_dir
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join(15)
+
+    assert sum(statuses.values()) > 100
+    assert set(statuses) == {200}, statuses
+    _, new_body = fetch(new.url("/api/v1/services"), key)
+    assert {s["badge"] for s in new_body["services"]} == {""}  # the new build's shape
+    entries = redis_server.cli("KEYS", "wazen:1:catalog:v*").split()
+    assert len({entry.split(":")[3] for entry in entries}) == 2  # one schema version per build
+    for app in (old, new):
+        assert metric_sum(app.metrics(), "wazen_cache_requests_total", result="undecodable") == 0
