@@ -54,11 +54,13 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     api_key.save(update_fields=["revoked_at"])
 
 
+def is_well_formed(raw_key: str) -> bool:
+    return raw_key.startswith(KEY_PREFIX) and len(raw_key) <= MAX_KEY_LENGTH
+
+
 def tenant_for_key(raw_key: str) -> Tenant | None:
     """The active company owning an active key, or None. No query when the answer is cached."""
-    if not raw_key.startswith(KEY_PREFIX) or len(raw_key) > MAX_KEY_LENGTH:
-        return None
-    return api_key_resolutions.get(hash_key(raw_key))
+    return api_key_resolutions.get(hash_key(raw_key)) if is_well_formed(raw_key) else None
 
 
 def tenant_from_db(key_hash: str) -> Tenant | None:

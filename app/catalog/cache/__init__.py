@@ -6,7 +6,7 @@ is the catalog's instance of it and the functions the rest of the app calls.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -14,6 +14,9 @@ from catalog.cache.component import GenerationalCache
 from catalog.resilience import CacheUnavailable
 from catalog.selectors import catalog_snapshot_from_db
 from catalog.snapshot import CatalogSnapshot, payload_schema_version
+
+if TYPE_CHECKING:
+    from catalog.api_keys import Tenant
 
 __all__ = [
     "CacheUnavailable",
@@ -23,6 +26,7 @@ __all__ = [
     "invalidate",
     "orderable_services",
     "ping",
+    "tenant_and_catalog",
     "warm",
 ]
 
@@ -44,6 +48,20 @@ catalog_snapshots = build_catalog_cache()
 def orderable_services(company_id: int) -> CatalogSnapshot:
     """The company's orderable, active services: from Redis when it can, else the database."""
     return catalog_snapshots.get(company_id)
+
+
+def tenant_and_catalog(raw_key: str) -> tuple[Tenant | None, CatalogSnapshot | None]:
+    """The key's company and that company's catalog: one Redis round trip when both are cached.
+
+    (None, None) for an unknown, revoked or malformed key.
+    """
+    from catalog import api_keys
+
+    if not api_keys.is_well_formed(raw_key):
+        return None, None
+    return api_keys.api_key_resolutions.get_then(
+        api_keys.hash_key(raw_key), catalog_snapshots, lambda tenant: tenant.id if tenant else None
+    )
 
 
 def invalidate(company_id: int) -> bool:

@@ -336,3 +336,33 @@ def test_cache_unavailable_is_the_only_outage_signal(redis_cache):
     redis_cache.stop()
     with pytest.raises(CacheUnavailable):
         guard.run("get", lambda: default_store().get("anything"))
+
+
+# --- the hit path: key resolution and catalog in one round trip ---------------------------------
+
+
+def test_key_and_catalog_hit_in_one_round_trip(redis_cache, company, api_key):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = catalog_cache.tenant_and_catalog(api_key)  # misses: fills both
+    redis_cache.cli("CONFIG", "RESETSTAT")
+    with CaptureQueriesContext(connection) as queries:
+        again = catalog_cache.tenant_and_catalog(api_key)
+    stats = redis_cache.cli("INFO", "commandstats")
+    assert again == first
+    assert again[0].id == company.id
+    assert again[1] == selectors.catalog_snapshot_from_db(company_id=company.id)
+    assert len(queries.captured_queries) == 0
+    calls = {line.split(":")[0]: line for line in stats.splitlines() if line.startswith("cmdstat_")}
+    assert set(calls) - {"cmdstat_config|resetstat"} == {"cmdstat_mget"}
+    assert "calls=1," in calls["cmdstat_mget"]
+
+
+def test_the_one_round_trip_path_still_sees_every_write(redis_cache, company, api_key):
+    catalog_cache.tenant_and_catalog(api_key)
+    Service.objects.filter(company=company).update(price=Decimal(3))
+    assert {s.price for s in catalog_cache.tenant_and_catalog(api_key)[1].services} == {"3.00"}
+    ApiKey.objects.filter(company=company).update(revoked_at=timezone.now())
+    assert catalog_cache.tenant_and_catalog(api_key) == (None, None)
+    assert catalog_cache.tenant_and_catalog("not-a-key") == (None, None)
