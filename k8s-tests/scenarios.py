@@ -21,13 +21,13 @@ from clients import ChatClient, PrometheusAPI, Response, Sample, log, request, s
 # docs/runtime-contract.md: the assistant's own metrics, all present from the first scrape on
 # (counters with labels appear after their first increment, so those are checked after traffic).
 CONTRACT_METRICS = (
-    "wazen_catalog_cache_requests_total",
-    "wazen_catalog_cache_available",
+    "wazen_cache_requests_total",
+    "wazen_cache_available",
     "wazen_reply_duration_seconds_bucket",
     "wazen_reply_db_queries_bucket",
     "django_http_requests_total_by_method_total",
 )
-HIT = "wazen_catalog_cache_requests_total"
+HIT = "wazen_cache_requests_total"
 REPLY_BUCKET = "wazen_reply_duration_seconds_bucket"
 QUESTIONS = (
     "What services do you offer?",
@@ -434,9 +434,9 @@ def check_no_failed_requests_during(
 def cache_alerts(chart: Chart) -> list[dict]:
     """The alerts about the catalog cache being unavailable, the one reading the availability
     gauge first (it turns within a scrape; the error/fallback rates need traffic)."""
-    signals = ("wazen_catalog_cache_available", "wazen_catalog_cache_fallbacks", "cache_errors")
+    signals = ("wazen_cache_available", "wazen_cache_fallbacks", "cache_errors")
     found = [a for a in chart.alerts() if any(s in a["expr"] for s in signals)]
-    return sorted(found, key=lambda a: "wazen_catalog_cache_available" not in a["expr"])
+    return sorted(found, key=lambda a: "wazen_cache_available" not in a["expr"])
 
 
 def strip_threshold(expr: str) -> str:
@@ -512,7 +512,7 @@ def check_cache_outage_soft(stack: Stack, alert: dict | None) -> None:
         time.sleep(1)
     log(f"{stack.name}: readiness body says cache up {time.monotonic() - restarted:.1f}s later")
     stack.prometheus.wait_for(
-        "min(wazen_catalog_cache_available)", lambda v: v == [1.0], 120, "availability back to 1"
+        "min(wazen_cache_available)", lambda v: v == [1.0], 120, "availability back to 1"
     )
     if expr and "[" not in expr:
         # An expression over a rate window stays true for that window; an instant one clears.

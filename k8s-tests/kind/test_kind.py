@@ -48,7 +48,7 @@ def test_prometheus_scrapes_the_servicemonitor_target_and_hit_ratio_has_a_value(
         r["expr"]
         for g in kind_stack.chart.rule_groups()
         for r in g["rules"]
-        if "wazen_catalog_cache_requests_total" in r["expr"] and 'result="hit"' in r["expr"]
+        if "wazen_cache_requests_total" in r["expr"] and 'result="hit"' in r["expr"]
     )
     scenarios.check_hit_ratio(kind_stack, scenarios.strip_threshold(expr))
 

@@ -22,7 +22,7 @@ from clients import log
 from suite import HARD, LLM_DOWN, NOT_ON_TWIN
 from twin import container_env
 
-HIT_RATIO = re.compile(r'wazen_catalog_cache_requests_total\{[^}]*result="hit"')
+HIT_RATIO = re.compile(r'wazen_cache_requests_total\{[^}]*result="hit"')
 QUANTILE = re.compile(
     r"histogram_quantile\(\s*([0-9.]+)\s*,.*wazen_reply_duration_seconds_bucket", re.S
 )

@@ -273,11 +273,11 @@ def test_dashboard_panels_cover_the_sre_questions() -> None:
         "histogram_quantile(0.95, sum by (le) (rate(django_http_requests_latency_seconds_by_view",
         "histogram_quantile(0.99, sum by (le) (rate(django_http_requests_latency_seconds_by_view",
         'status=~"5.."',  # errors
-        'wazen_catalog_cache_requests_total{result="hit"',  # hit ratio
+        'wazen_cache_requests_total{cache="catalog", result="hit"',  # hit ratio
         "wazen_reply_db_queries_sum",  # DB queries per reply
         "wazen_llm_request_duration_seconds_bucket",  # LLM latency
         "redis_up",
-        "wazen_catalog_cache_available",
+        "wazen_cache_available",
         "kube_pod_status_ready",  # readiness
     ):
         assert needle in exprs, needle

@@ -566,7 +566,7 @@ def test_helm_test_checks_readiness_and_assistant_metrics(default_docs: Docs) ->
     env = {e["name"]: e["value"] for e in check["env"]}
     assert env["READY_URL"] == "http://wazen-ai.wazen.svc:80/health/ready"
     assert env["METRICS_URL"] == "http://wazen-ai-metrics.wazen.svc:9100/metrics"
-    assert "wazen_catalog_cache_available" in env["EXPECTED_METRICS"].split(",")
+    assert "wazen_cache_available" in env["EXPECTED_METRICS"].split(",")
     assert "urllib.request" in check["args"][0]
 
 

@@ -165,7 +165,7 @@ def test_helm_test_script_passes_against_the_app(
 ) -> None:
     proc = run_helm_test_script(docs, served_app)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "wazen_catalog_cache_available" in proc.stdout
+    assert "wazen_cache_available" in proc.stdout
 
 
 def test_helm_test_script_fails_without_the_assistant_metrics(
@@ -174,7 +174,7 @@ def test_helm_test_script_fails_without_the_assistant_metrics(
     proc = run_helm_test_script(
         docs,
         served_app,
-        EXPECTED_METRICS="wazen_catalog_cache_available,wazen_metric_that_does_not_exist",
+        EXPECTED_METRICS="wazen_cache_available,wazen_metric_that_does_not_exist",
         TIMEOUT_SECONDS="4",
     )
     assert proc.returncode == 1
