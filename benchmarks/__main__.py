@@ -63,13 +63,18 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
         log("variants, interleaved rounds")
         results["variants"] = bench.variants(tenants, sampler)
         log("hit and miss probes")
+        sampler.mark("hit")
         results["hit_miss"] = bench.hit_and_miss(tenants)
         log("chat replies")
+        sampler.mark("chat")
         results["chat"] = bench.chat(tenants)
         log("outage")
+        sampler.mark("outage")
         results["outage"] = bench.outage(tenants, redis)
         log("catalog sizes")
+        sampler.mark("catalog")
         results["sizes"] = bench.sizes(groups)
+        sampler.mark("scale")
         log(f"scale: seeding {config.scale_companies - config.companies} more companies")
         extra = dataset.seed_group(
             "scale", config.scale_companies - config.companies, config.services

@@ -190,6 +190,16 @@ def _growth(r: dict) -> list[str]:
             f"{s['p99_ms']:.2f} | {s['redis_used_memory_bytes'] / 2**20:,.1f} MiB | "
             f"{s['redis_keys']:,} | {s['evicted_keys']:,} | {s['statements_per_request']:.3f} |"
         )
+    lines += [
+        "",
+        "Statements per request there include API keys resolved for the first time. Companies "
+        "whose cache entries fit in that maxmemory, from the bytes per company above: "
+        + ", ".join(
+            f"{size} services: {scale['maxmemory_bytes'] / s['redis_bytes_per_company']:,.0f}"
+            for size, s in sizes.items()
+        )
+        + " (Redis' own overhead, about 1 MiB, aside).",
+    ]
     return [*lines, ""]
 
 
