@@ -61,7 +61,7 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
     try:
         results["same_data"] = bench.same_data(tenants)
         log("variants, interleaved rounds")
-        results["variants"] = bench.variants(tenants, sampler)
+        results["variants"] = bench.variants(tenants, sampler)  # marks "rounds" after warm-up
         log("hit and miss probes")
         sampler.mark("hit")
         results["hit_miss"] = bench.hit_and_miss(tenants)
@@ -90,13 +90,18 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
         sampler.stop()
         server.stop()
     results["rss"] = rss.analyse(sampler)
-    results["stampede"] = {}
+    from django.conf import settings
+
+    # The switch the project offers for this measurement; without it both rows are protected.
+    results["stampede"] = {"switch_present": hasattr(settings, "WAZEN_CACHE_SINGLE_FLIGHT")}
     for single_flight in ("true", "false"):
         log(f"stampede, WAZEN_CACHE_SINGLE_FLIGHT={single_flight}")
         server = stack.Gunicorn({**env, "WAZEN_CACHE_SINGLE_FLIGHT": single_flight}, workdir)
         server.start(f"/bench/bare/{tenants[0].id}")
         try:
-            results["stampede"][single_flight] = stampede(server, pg, tenants, config)
+            results["stampede"][single_flight] = stampede(server, pg, tenants, config, "project")
+            if single_flight == "true":  # the control: the same burst on the seed's fix
+                results["stampede"]["seedfix"] = stampede(server, pg, tenants, config, "seedfix")
         finally:
             server.stop()
     pg.close()

@@ -41,6 +41,6 @@ class Config:
             return cls(quick=False, out=out, soak_seconds=soak)
         return cls(
             quick=True, out=out, rounds=2, seconds=2.0, warmup_seconds=1.0, size_group=3,
-            size_rounds=1, scale_companies=300, outage_rounds=1, stampede_repeats=1,
+            size_rounds=1, scale_companies=150, outage_rounds=1, stampede_repeats=1,
             miss_probes=3, chat_replies=3, soak_seconds=soak, rss_interval=0.5,
         )  # fmt: skip

@@ -135,7 +135,7 @@ class Bench:
         for variant in VARIANTS:
             log(f"warm-up {variant.name}")
             self.warm(targets[variant.name])
-        rss.mark("warm")
+        rss.mark("rounds")
         runs: dict[str, list[dict]] = {v.name: [] for v in VARIANTS}
         for round_no in range(config.rounds):
             order = VARIANTS[round_no % len(VARIANTS) :] + VARIANTS[: round_no % len(VARIANTS)]
@@ -346,15 +346,27 @@ class Bench:
         return summarise([result])
 
 
-def stampede(server: Gunicorn, pg: probes.PgStats, tenants: list[Tenant], config: Config) -> dict:
-    """Simultaneous requests for one company right after its catalog was invalidated."""
+def stampede(
+    server: Gunicorn, pg: probes.PgStats, tenants: list[Tenant], config: Config, variant: str
+) -> dict:
+    """Simultaneous requests for one company right after its catalog was invalidated.
+
+    `variant` "project" invalidates with the project's command; "seedfix" deletes the seed's
+    cache key: the control that shows this measurement sees a stampede where there is one.
+    """
+    from django.core.cache import caches
+
     runs = []
     for tenant in tenants[: config.stampede_repeats]:
-        services_of(probes.request(server.port, SERVICES_PATH, tenant.key))  # key cached, warm
-        invalidate(tenant.slug)
+        target = next(v for v in VARIANTS if v.name == variant).target(tenant)
+        services_of(probes.request(server.port, target.path, target.key or None))  # warm
+        if variant == "project":
+            invalidate(tenant.slug)
+        else:
+            caches["seedfix"].delete(f"services:{tenant.id}")
         pg.reset()
         responses = probes.concurrent_requests(
-            server.port, SERVICES_PATH, tenant.key, config.stampede_concurrency
+            server.port, target.path, target.key or None, config.stampede_concurrency
         )
         time.sleep(0.2)
         ok = sum(

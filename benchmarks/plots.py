@@ -81,7 +81,7 @@ def rss(results: dict, out: Path) -> None:
         ax.plot([t for t, _ in samples], [kib / 1024 for _, kib in samples], label=f"worker {pid}")
     for name, t in results["rss"]["marks"].items():
         ax.axvline(t, color="0.6", linestyle=":")
-        ax.text(t, ax.get_ylim()[1], f" {name}", fontsize=7, va="top")
+        ax.text(t, ax.get_ylim()[0], f" {name}", fontsize=7, va="bottom", rotation=90)
     ax.set_xlabel("seconds since the server started")
     ax.set_ylabel("VmRSS, MiB")
     ax.set_title("gunicorn worker RSS over the run")

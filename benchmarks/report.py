@@ -102,7 +102,7 @@ def _chat(r: dict) -> list[str]:
 
 def _stampede(r: dict) -> list[str]:
     s = r["stampede"]
-    on, off = s["true"], s["false"]
+    on, off, control = s["true"], s["false"], s["seedfix"]
     return [
         "## Stampede",
         "",
@@ -115,7 +115,18 @@ def _stampede(r: dict) -> list[str]:
         f"{len(on['runs'])} |",
         f"| false | {off['catalog_queries_median']:g} | {off['catalog_queries_max']} | "
         f"{len(off['runs'])} |",
+        f"| (control: the seed's fix, its key deleted) | {control['catalog_queries_median']:g} | "
+        f"{control['catalog_queries_max']} | {len(control['runs'])} |",
         "",
+        *(
+            []
+            if s["switch_present"]
+            else [
+                "**The project has no `WAZEN_CACHE_SINGLE_FLIGHT` setting: both project rows ran "
+                "with its protection on.**",
+                "",
+            ]
+        ),
     ]
 
 
@@ -156,6 +167,15 @@ def _rss(r: dict) -> list[str]:
             f"{w['max_kib'] / 1024:.1f} | {w['growth_percent']:+.2f} % | "
             f"{w['seconds_observed']:.0f} |"
         )
+    lines += [
+        "",
+        "Largest growth of a worker within each phase (a steady load should show none; a phase "
+        "with new work, such as 400-service catalogs, may step up once): "
+        + ", ".join(
+            f"{name} {p['max_growth_percent']:+.2f} %" for name, p in rss["by_phase"].items()
+        )
+        + ".",
+    ]
     return [*lines, "", "![RSS over time](rss.png)", ""]
 
 
