@@ -29,6 +29,7 @@ def main() -> None:
         redis.stop()
         postgres.stop()
     results["elapsed_seconds"] = round(time.monotonic() - started, 1)
+    results["machine"]["load_average_at_end"] = machine.load_average()
     config.out.mkdir(parents=True, exist_ok=True)
     (config.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plots.write_all(results, config.out)

@@ -18,13 +18,22 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def describe() -> dict[str, str | int]:
+def load_average() -> float | None:
+    """The 1-minute load average: a busy machine (other jobs) explains noisy rounds."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def describe() -> dict[str, str | int | float | None]:
     return {
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(),
         "cores": len(os.sched_getaffinity(0)),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        "load_average_at_start": load_average(),
     }
 
 

@@ -3,6 +3,8 @@ checked against the raw numbers)."""
 
 from __future__ import annotations
 
+import statistics
+
 from benchmarks import machine
 
 ORDER = ("bare", "seedfix", "cachalot", "project", "before")
@@ -18,6 +20,11 @@ def render(r: dict) -> str:
         "# `make bench` report",
         "",
         f"{machine.line(r['machine'])}",
+        "",
+        f"1-minute load average before the bench started "
+        f"{_f(r['machine']['load_average_at_start'])} on {r['machine']['cores']} cores (other "
+        "jobs: the higher, the noisier the rounds), when it ended "
+        f"{_f(r['machine']['load_average_at_end'])}.",
         "",
         f"{'Quick run (BENCH_QUICK=1). ' if c['quick'] else ''}gunicorn with "
         f"`{r['server']['gunicorn_config']}` (2 workers x 4 gthread threads by default), "
@@ -143,7 +150,8 @@ def _outage(r: dict) -> list[str]:
         f"{o['down']['p99_ms']:.2f} | {o['down']['statements_per_request']:.3f} | "
         f"{o['down']['errors']} |",
         "",
-        f"p99 stopped / up: **{o['p99_ratio_down_vs_up']:.2f}** (per round: "
+        f"p99 stopped / up: **{o['p99_ratio_down_vs_up']:.2f}** (ratio of the medians); median "
+        f"of the same-round ratios {statistics.median(o['per_round_p99_ratio']):.2f} (each: "
         f"{', '.join(f'{x:.2f}' for x in o['per_round_p99_ratio'])}). Seconds until a pass over "
         f"every company cost no statement again after Redis came back: "
         f"{', '.join(f'{x:.1f}' for x in o['seconds_to_serve_hits_again'])}.",

@@ -35,7 +35,7 @@ def bench_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_quick_bench_writes_report_results_and_plots(bench_out: Path) -> None:
     results = json.loads((bench_out / "results.json").read_text())
     assert results["config"]["quick"] is True
-    assert set(results["machine"]) == {"date", "cpu", "cores", "kernel", "python"}
+    assert {"date", "cpu", "cores", "kernel", "python"} <= set(results["machine"])
     assert results["same_data"]["identical"] is True
 
     summary, ratios = results["variants"]["summary"], results["variants"]["ratios"]
