@@ -32,8 +32,9 @@ def render(r: dict) -> str:
         f"{r['redis_limits']['maxmemory']} ({r['redis_limits']['policy']}), "
         f"wrk -t{c['wrk_threads']} -c{c['connections']}, {c['companies']} companies x "
         f"{c['services']} services, {c['rounds']} interleaved rounds of {c['seconds']:g} s; "
-        f"every variant served {r['same_data']['responses_compared']} sampled responses "
-        f"identical to the project's. Total {r['elapsed_seconds']:.0f} s.",
+        f"{r['same_data']['responses_compared']} sampled responses of the variants (a first "
+        f"and a cached one each) were identical to the project's. "
+        f"Total {r['elapsed_seconds']:.0f} s.",
         "",
         "## One company's orderable services as JSON, same rounds",
         "",
@@ -59,8 +60,8 @@ def render(r: dict) -> str:
         f"{p['x_bare_same_round_median']:.2f}, x seed's fix {p['x_seedfix_same_round_median']:.2f}."
         " Statements and Redis commands are server-side counts (pg_stat_statements, INFO "
         "commandstats) divided by the requests the server received (django-prometheus' "
-        "counter, which includes the few wrk abandoned at its deadline); a pipelined command "
-        "counts as one.",
+        "counter, which includes the few wrk abandoned at its deadline); every command counts, "
+        "also inside a pipeline or a script.",
         "",
         "![throughput and p99](throughput.png)",
         "",
