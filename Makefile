@@ -52,8 +52,9 @@ run: venv ## Migrate, seed the demo company, print its API key, serve on http://
 	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
 	  config.wsgi:application
 
-test-services: ## Install what the tests start themselves: redis-server, PostgreSQL, Prometheus, Chromium
+test-services: ## Install what the tests start themselves: redis-server, PostgreSQL, Prometheus, Chromium, wrk
 	@missing=""
+	command -v wrk >/dev/null || missing="$$missing wrk"
 	command -v chromium >/dev/null || missing="$$missing chromium"
 	command -v redis-server >/dev/null || missing="$$missing redis-server"
 	command -v prometheus >/dev/null || missing="$$missing prometheus"
@@ -80,8 +81,8 @@ format: venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: venv test-services ## Benchmarks: catalog cache vs. database baseline (ratios, same run)
-	$(PY) benchmarks/run.py
+bench: venv test-services ## HTTP benchmark vs. the seed's code and django-cachalot: build/bench/ (BENCH_QUICK=1: short)
+	cd $(ROOT) && $(PY) -m benchmarks
 
 lock: ## Re-resolve pyproject's dependencies (newest allowed) into requirements.lock
 	tmp=$$(mktemp -d)

@@ -54,6 +54,7 @@ class RedisServer:
     directory: Path
     port: int = field(default_factory=free_port)
     password: str | None = None
+    extra_args: tuple[str, ...] = ()  # e.g. ("--maxmemory", "200mb") for the benchmarks
     process: subprocess.Popen | None = None
 
     @property
@@ -71,6 +72,7 @@ class RedisServer:
         ]  # fmt: skip
         if self.password:
             args += ["--requirepass", self.password]
+        args += list(self.extra_args)
         self.process = subprocess.Popen(args)
         wait_for_port(self.port)
         return self
@@ -100,6 +102,8 @@ class PostgresServer:
 
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="wazen-pg-")))
     port: int = field(default_factory=free_port)
+    # Extra server settings (name=value), e.g. shared_preload_libraries for the benchmarks.
+    settings: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -123,7 +127,7 @@ class PostgresServer:
         options = (
             f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {setting}" for setting in self.settings)
         self._run(
             "pg_ctl", "-D", str(data), "-o", options, "-l", str(self.directory / "pg.log"),
             "-w", "start",

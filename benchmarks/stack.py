@@ -1,0 +1,128 @@
+"""The servers under test, started by the benchmark itself: PostgreSQL with pg_stat_statements,
+Redis with the chart's default memory limit, and gunicorn with the image's configuration
+(docker/gunicorn.conf.py: 2 workers x 4 gthread threads unless the contract's env says otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from benchmarks import probes
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "app"))
+
+from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
+
+CHART_VALUES = REPO / "charts" / "wazen-ai" / "values.yaml"
+
+
+def chart_redis_limits() -> dict[str, str]:
+    """The chart's default redis.maxmemory and policy: the bench runs under the same limit."""
+    values = yaml.safe_load(CHART_VALUES.read_text())["redis"]
+    return {"maxmemory": str(values["maxmemory"]), "policy": str(values["maxmemoryPolicy"])}
+
+
+def start_postgres() -> PostgresServer:
+    return PostgresServer(settings=("shared_preload_libraries=pg_stat_statements",)).start()
+
+
+def start_redis(workdir: Path) -> RedisServer:
+    limits = chart_redis_limits()
+    return RedisServer(
+        workdir / "redis",
+        extra_args=("--maxmemory", limits["maxmemory"], "--maxmemory-policy", limits["policy"]),
+    ).start()
+
+
+def base_env(workdir: Path, postgres: PostgresServer, redis: RedisServer) -> dict[str, str]:
+    """The environment of both the harness' Django and the gunicorn under test."""
+    static = workdir / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    return {
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DJANGO_SECRET_KEY": "bench-" + "k" * 60,
+        "DATABASE_URL": postgres.url,
+        "REDIS_URL": redis.url,
+        "STATIC_ROOT": str(static),
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "app")]),
+    }
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Django in the harness process: migrations, seeding and the project's management commands."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+@dataclass
+class Gunicorn:
+    """One gunicorn master with the image's config file, bound to loopback on a free port."""
+
+    env: dict[str, str]
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    def start(self, ready_path: str, timeout: float = 60.0) -> Gunicorn:
+        metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=self.workdir))
+        env = {
+            **os.environ,
+            **self.env,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            "METRICS_PORT": str(self.metrics_port),
+            "METRICS_ADDR": "127.0.0.1",
+        }
+        log = (self.workdir / f"gunicorn-{self.port}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "-c", str(REPO / "docker" / "gunicorn.conf.py"),
+                "--bind", f"127.0.0.1:{self.port}",
+                "--chdir", str(REPO / "app"),
+                "config.wsgi:application",
+            ],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        log.close()
+        wait_for_port(self.port, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.workdir}/gunicorn-{self.port}.log")
+            try:
+                if probes.request(self.port, ready_path).status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"gunicorn not serving {ready_path} after {timeout}s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid

@@ -1,0 +1,16 @@
+"""The project's URLs, plus one URL per comparison variant under /bench/."""
+
+from django.urls import include, path
+
+from benchmarks import views
+
+urlpatterns = [
+    path("bench/bare/<int:company_id>", views.bare, name="bench-bare"),
+    path("bench/before/<int:company_id>", views.before, name="bench-before"),
+    path("bench/seedfix/<int:company_id>", views.seedfix, name="bench-seedfix"),
+    path("bench/cachalot/<int:company_id>", views.cachalot, name="bench-cachalot"),
+    path("", include("config.urls")),
+]
+
+handler404 = "assistant.apis.not_found"
+handler500 = "assistant.apis.server_error"
