@@ -46,10 +46,11 @@ def log(message: str) -> None:
 
 
 def invalidate(slug: str) -> None:
-    """The project's own operator command: `manage.py catalog_cache invalidate <slug>`."""
+    """The project's own operator command: `manage.py catalog_cache invalidate <slug> --cache
+    catalog` (the company's catalog only; its API-key resolutions stay cached)."""
     from django.core.management import call_command
 
-    call_command("catalog_cache", "invalidate", slug, stdout=io.StringIO())
+    call_command("catalog_cache", "invalidate", slug, "--cache", "catalog", stdout=io.StringIO())
     close_connections()
 
 
