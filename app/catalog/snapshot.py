@@ -1,11 +1,20 @@
 """The catalog snapshot: plain, immutable data that is safe to cache as JSON and to hand to a
 provider. A reply reads one snapshot and passes it down; nothing below re-queries the catalog.
+
+Each service carries its English and (optional) Arabic texts, so one cached snapshot serves
+customers of both languages; `name_in`/`description_in` fall back to English where a company
+left the Arabic text empty.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+LANGUAGES = ("en", "ar")
+
+# How a price's currency reads in each language; codes without a name here read as the code.
+_CURRENCY_NAMES = {"ar": {"SAR": "ريال", "AED": "درهم", "USD": "دولار", "EUR": "يورو"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,10 +25,30 @@ class ServiceEntry:
     price: str  # decimal as text: exact, and JSON has no decimal type
     currency: str
     category: str
+    name_ar: str = ""
+    description_ar: str = ""
 
     @property
     def price_label(self) -> str:
         return f"{self.price} {self.currency}"
+
+    def name_in(self, language: str) -> str:
+        return self.name_ar if language == "ar" and self.name_ar else self.name
+
+    def description_in(self, language: str) -> str:
+        return self.description_ar if language == "ar" and self.description_ar else self.description
+
+    def price_in(self, language: str) -> str:
+        """The price with its currency as a reader of `language` expects ("950.00 ريال")."""
+        currency = _CURRENCY_NAMES.get(language, {}).get(self.currency, self.currency)
+        return f"{self.price} {currency}"
+
+    def names(self) -> tuple[str, ...]:
+        """Every name the service is known by (for matching what a customer typed)."""
+        return (self.name, self.name_ar) if self.name_ar else (self.name,)
+
+
+_ENTRY_FIELDS = frozenset(f.name for f in fields(ServiceEntry))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +64,12 @@ class CatalogSnapshot:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> CatalogSnapshot:
+        # Fields a newer pod added are ignored and fields an older pod lacked take their
+        # defaults, so pods of two releases can share one Redis during a rollout.
         return cls(
             company_id=int(payload["company_id"]),
-            services=tuple(ServiceEntry(**service) for service in payload["services"]),
+            services=tuple(
+                ServiceEntry(**{k: v for k, v in service.items() if k in _ENTRY_FIELDS})
+                for service in payload["services"]
+            ),
         )

@@ -1,0 +1,141 @@
+"""The cues that tell what a customer wants, in English and Arabic (normalised forms: see
+assistant/language.py). Each function answers one question about one message; the provider
+(catalog/__init__.py) decides between them in a fixed order of precedence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.language import normalize, words
+from assistant.providers.catalog.matching import variants
+
+
+def _forms(message: str) -> set[str]:
+    return set().union(*(variants(w) for w in words(message))) if message.strip() else set()
+
+
+def _pattern(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w'])(?:" + "|".join(alternatives) + r")(?![\w'])")
+
+
+_EN_CANCEL = _pattern(r"cancel(?:l?ed|l?ing)?", r"call off", r"call it off")
+_AR_CANCEL = {
+    "الغ", "الغي", "الغاء", "الغيه", "الغيها", "الغوا", "الغيت", "نلغي", "تلغي", "يلغي",
+    "كنسل", "كنسلي", "كنسله", "كنسلوا",
+}  # fmt: skip
+
+_EN_STATUS = _pattern(
+    r"status", r"track", r"tracking", r"(?:my|our) orders?", r"order (?:#|no\.?|number) ?\d+",
+    r"where(?:'s| is| are)? (?:is |are )?(?:my|our|the) orders?", r"what happened to",
+    r"any (?:news|update)s?",
+)  # fmt: skip
+_AR_STATUS_WORDS = {"طلبي", "طلباتي", "طلبيتي", "طلبيه"}
+_AR_STATUS_QUESTION = {"حاله", "وضع", "تتبع", "وين", "اين", "فين", "متي", "وصل", "اخبار"}
+
+_EN_ORDER_STRONG = _pattern(
+    r"order", r"buy", r"book", r"purchase", r"subscribe", r"sign me up", r"get me",
+    r"place (?:an|the|my) order", r"i'?ll take", r"go ahead",
+)  # fmt: skip
+_EN_ORDER_WEAK = _pattern(r"i want", r"i'd like", r"i would like", r"i need", r"we need")
+_EN_INQUIRY = _pattern(
+    r"know", r"ask", r"see", r"understand", r"learn", r"find", r"check", r"more", r"info",
+    r"information", r"details?", r"about", r"how much", r"price", r"cost",
+)  # fmt: skip
+_AR_ORDER_STRONG = {
+    "اطلب", "اطلبه", "اطلبها", "اطلبلي", "نطلب", "ابي اطلب", "اشتري", "اشتريه", "اشترك",
+    "احجز", "احجزه", "احجزها", "احجزلي", "سجلني", "اشتراك",
+}  # fmt: skip
+_AR_ORDER_WEAK = {"اريد", "اريده", "اريدها", "ابغي", "ابغا", "ابغاه", "ابغاها", "ابي", "ودي",
+                  "بدي", "عايز", "حاب", "نريد", "نبغي", "نحتاج", "احتاج"}  # fmt: skip
+_AR_INQUIRY = {"اعرف", "نعرف", "اسال", "استفسر", "افهم", "معلومات", "تفاصيل", "عن", "كم",
+               "سعر", "بكم", "تكلفه"}  # fmt: skip
+_EN_REFERENCE = _pattern(r"it", r"that", r"this", r"that one", r"this one", r"same")
+_AR_REFERENCE = {"هذا", "هذه", "هذي", "ذلك", "تلك", "هاذا", "هذاك", "اياه", "اياها", "ياه",
+                 "اطلبه", "اطلبها", "احجزه", "احجزها", "اشتريه", "اريده", "اريدها", "ابغاه",
+                 "ابغاها", "نفس"}  # fmt: skip
+_EN_AFFIRM = _pattern(
+    r"yes", r"yeah", r"yep", r"sure", r"ok", r"okay", r"please do", r"do it", r"go ahead",
+    r"why not", r"of course", r"please",
+)  # fmt: skip
+_AR_AFFIRM = {"نعم", "ايوه", "ايوا", "اكيد", "تمام", "طيب", "اوكي", "يب", "اجل",
+              "بالتاكيد", "موافق", "ياليت", "لو سمحت", "من فضلك"}  # fmt: skip
+
+_EN_COMPARE = _pattern(
+    r"compare", r"comparison", r"cheaper", r"cheapest", r"more expensive", r"most expensive",
+    r"difference", r"vs\.?", r"versus", r"which is better",
+)  # fmt: skip
+_AR_COMPARE = {"ارخص", "اغلي", "قارن", "مقارنه", "فرق", "افضل", "احسن", "اقل"}
+
+_EN_LIST = _pattern(
+    r"services?", r"offer", r"offers", r"offering", r"catalog(?:ue)?", r"menu", r"list",
+    r"options", r"what can you", r"what do you (?:do|have|sell)", r"prices?",
+)  # fmt: skip
+_AR_LIST = {"خدمات", "خدماتكم", "خدمتكم", "تقدمون", "تقدموا", "تقدم", "عندكم", "متوفره",
+            "متاحه", "قائمه", "اسعار", "اسعاركم", "تبيعون", "منتجات", "وش", "ايش"}  # fmt: skip
+
+_EN_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|salam|salaam|marhaba|good (?:morning|afternoon|evening))(?![\w'])"
+)
+_AR_GREETING = {"مرحبا", "مرحبه", "اهلا", "هلا", "السلام", "سلام", "صباح", "مساء", "هاي",
+                "حياك", "هلو"}  # fmt: skip
+_EN_THANKS = _pattern(r"thanks", r"thank you", r"thx", r"bye", r"goodbye", r"shukran")
+_AR_THANKS = {"شكرا", "مشكور", "مشكورين", "يعطيك", "جزاك", "تسلم", "باي", "وداعا",
+              "الله يعافيك", "مع السلامه"}  # fmt: skip
+
+_ORDER_NUMBER = re.compile(r"(?:#|\b(?:no\.?|number|order|رقم|طلب|الطلب)\s*#?)\s*(\d{1,12})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """What one message says, independent of the catalog."""
+
+    cancel: bool
+    status: bool
+    order_strong: bool
+    order_weak: bool
+    reference: bool
+    affirm: bool
+    compare: bool
+    list: bool
+    greeting: bool
+    thanks: bool
+    order_number: int | None
+
+
+def _ar_has(forms: set[str], text: str, vocabulary: set[str]) -> bool:
+    return any((" " in v and f" {v} " in text) or v in forms for v in vocabulary)
+
+
+def read_cues(message: str) -> Cues:
+    text = normalize(message)
+    joined = " " + " ".join(words(message)) + " "
+    forms = _forms(message)
+    inquiry = bool(_EN_INQUIRY.search(text)) or _ar_has(forms, joined, _AR_INQUIRY)
+    order_strong = bool(_EN_ORDER_STRONG.search(text)) or _ar_has(forms, joined, _AR_ORDER_STRONG)
+    number = _ORDER_NUMBER.search(text)
+    ar_status = bool(forms & _AR_STATUS_WORDS) or (
+        bool(forms & _AR_STATUS_QUESTION) and any(f.startswith("طلب") for f in forms)
+    )
+    en_status = bool(_EN_STATUS.search(text))
+    # "place my order" is an order; "my order" alone asks about one.
+    place_verb = re.search(r"\b(?:place|buy|book|purchase|subscribe)\b", text) or _ar_has(
+        forms, joined, _AR_ORDER_STRONG - {"طلب"}
+    )
+    words_count = len(words(message))
+    return Cues(
+        cancel=bool(_EN_CANCEL.search(text)) or bool(forms & _AR_CANCEL),
+        status=(en_status or ar_status) and not place_verb,
+        order_strong=order_strong,
+        order_weak=(bool(_EN_ORDER_WEAK.search(text)) or bool(forms & _AR_ORDER_WEAK))
+        and not inquiry,
+        reference=bool(_EN_REFERENCE.search(text)) or bool(forms & _AR_REFERENCE),
+        affirm=words_count <= 5
+        and (bool(_EN_AFFIRM.search(text)) or _ar_has(forms, joined, _AR_AFFIRM)),
+        compare=bool(_EN_COMPARE.search(text)) or bool(forms & _AR_COMPARE),
+        list=bool(_EN_LIST.search(text)) or bool(forms & _AR_LIST),
+        greeting=bool(_EN_GREETING.search(text)) or bool(set(words(message)[:2]) & _AR_GREETING),
+        thanks=bool(_EN_THANKS.search(text)) or _ar_has(forms, joined, _AR_THANKS),
+        order_number=int(number.group(1)) if number else None,
+    )
