@@ -74,3 +74,14 @@ def negotiate_language(*, requested: str | None, accept_language: str) -> str:
         if code in LANGUAGES and q > best_q:
             best, best_q = code, q
     return best
+
+
+def conversation_language(history: list[tuple[str, str]], message: str) -> str:
+    """The message's language; a message without letters ("12") keeps the language of the
+    customer's last message. `history` holds (role, content) pairs, oldest first."""
+    for role, content in reversed(history):
+        if role == "user":
+            earlier = detect_language(content, fallback="")
+            if earlier:
+                return detect_language(message, fallback=earlier)
+    return detect_language(message)

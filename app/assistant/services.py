@@ -15,21 +15,36 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
+from assistant import replies
+from assistant.language import conversation_language
 from assistant.models import Conversation, Message, Order
-from assistant.providers import Provider, ProviderError, ProviderReply, Turn, get_provider
+from assistant.providers import (
+    Intent,
+    Provider,
+    ProviderError,
+    ProviderReply,
+    Turn,
+    get_provider,
+)
+from assistant.selectors import OrderView, conversation_orders
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant
 from catalog.models import Service
 from catalog.snapshot import CatalogSnapshot
-from ops.metrics import LLM_DURATION, LLM_ERRORS, ORDERS_CREATED, REPLY_DB_QUERIES, REPLY_DURATION
+from ops.metrics import (
+    LLM_DURATION,
+    LLM_ERRORS,
+    ORDERS_CANCELLED,
+    ORDERS_CREATED,
+    REPLY_DB_QUERIES,
+    REPLY_DURATION,
+)
 
 logger = logging.getLogger(__name__)
 
-APOLOGY = (
-    "I'm sorry, I can't answer right now because our assistant is temporarily unavailable. "
-    "Please try again in a moment."
-)
+APOLOGY = replies.APOLOGY["en"]
 
 
 class ConversationNotFound(Exception):
@@ -52,6 +67,8 @@ class ReplyResult:
     conversation_id: uuid.UUID
     order: OrderSummary | None
     db_queries: int
+    intent: str = Intent.ANSWER.value  # what the customer asked for, as the provider read it
+    language: str = "en"  # the language the reply is written in
 
 
 _TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
@@ -75,21 +92,22 @@ def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | N
     started = time.perf_counter()
     with _count_queries() as queries:
         history = conversation_history(tenant=tenant, conversation_id=conversation_id)
+        language = conversation_language([(t.role, t.content) for t in history], message)
         snapshot = catalog_cache.orderable_services(tenant.id)
-        provider_reply, outcome = _ask_provider(provider, tenant, snapshot, history, message)
+        provider_reply, outcome = _ask_provider(
+            provider, tenant, snapshot, history, message, language
+        )
         with transaction.atomic():
             if conversation_id is None:
                 conversation_id = Conversation.objects.create(company_id=tenant.id).id
-            text, order = provider_reply.text, None
-            if provider_reply.order_service_id is not None:
-                text, order = _place_order(
-                    tenant=tenant,
-                    snapshot=snapshot,
-                    service_id=provider_reply.order_service_id,
-                    conversation_id=conversation_id,
-                    provider_text=provider_reply.text,
-                )
-                outcome = "ordered" if order else outcome
+            text, order, outcome = _carry_out(
+                tenant=tenant,
+                snapshot=snapshot,
+                provider_reply=provider_reply,
+                conversation_id=conversation_id,
+                language=language,
+                outcome=outcome,
+            )
             Message.objects.bulk_create(
                 [
                     Message(
@@ -105,8 +123,58 @@ def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | N
         time.perf_counter() - started
     )
     return ReplyResult(
-        reply=text, conversation_id=conversation_id, order=order, db_queries=queries[0]
+        reply=text,
+        conversation_id=conversation_id,
+        order=order,
+        db_queries=queries[0],
+        intent=provider_reply.intent.value,
+        language=language,
     )
+
+
+def _carry_out(
+    *,
+    tenant: Tenant,
+    snapshot: CatalogSnapshot,
+    provider_reply: ProviderReply,
+    conversation_id: uuid.UUID,
+    language: str,
+    outcome: str,
+) -> tuple[str, OrderSummary | None, str]:
+    """Turn the provider's intent into database writes/reads of the customer's own
+    conversation; the reply is the provider's text followed by what was done."""
+    intent = provider_reply.intent
+    if provider_reply.order_service_id is not None:
+        text, order = _place_order(
+            tenant=tenant,
+            snapshot=snapshot,
+            service_id=provider_reply.order_service_id,
+            conversation_id=conversation_id,
+            provider_text=provider_reply.text,
+            language=language,
+        )
+        return text, order, "ordered" if order else outcome
+    if intent is Intent.ORDER_STATUS:
+        done = order_status_text(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            order_id=provider_reply.order_id,
+            language=language,
+        )
+        return _join(provider_reply.text, done), None, "order_status"
+    if intent is Intent.ORDER_CANCEL:
+        done, order = order_cancel(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            order_id=provider_reply.order_id,
+            language=language,
+        )
+        return _join(provider_reply.text, done), order, "order_cancelled" if order else outcome
+    return provider_reply.text, None, outcome
+
+
+def _join(provider_text: str, done: str) -> str:
+    return f"{provider_text}\n\n{done}" if provider_text else done
 
 
 def conversation_history(*, tenant: Tenant, conversation_id: uuid.UUID | None) -> list[Turn]:
@@ -124,7 +192,12 @@ def conversation_history(*, tenant: Tenant, conversation_id: uuid.UUID | None) -
 
 
 def _ask_provider(
-    provider: Provider, tenant: Tenant, snapshot: CatalogSnapshot, history: list[Turn], message: str
+    provider: Provider,
+    tenant: Tenant,
+    snapshot: CatalogSnapshot,
+    history: list[Turn],
+    message: str,
+    language: str,
 ) -> tuple[ProviderReply, str]:
     """The provider's reply and the outcome label; a provider failure becomes an apology."""
     started = time.perf_counter()
@@ -138,7 +211,7 @@ def _ask_provider(
     except ProviderError as error:
         LLM_ERRORS.labels(provider=provider.name, reason=error.reason).inc()
         logger.warning("LLM provider %s failed: %s", provider.name, error)
-        return ProviderReply(APOLOGY), "provider_error"
+        return ProviderReply(replies.APOLOGY[language]), "provider_error"
     finally:
         LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
 
@@ -150,18 +223,21 @@ def _place_order(
     service_id: int,
     conversation_id: uuid.UUID,
     provider_text: str,
+    language: str = "en",
 ) -> tuple[str, OrderSummary | None]:
     entry = snapshot.get(service_id)
     order = order_create(tenant=tenant, service_id=service_id, conversation_id=conversation_id)
     if order is None:
-        name = entry.name if entry else "That service"
-        return f"Sorry, {name} cannot be ordered right now.", None
-    confirmation = (
-        f"Your order #{order.id} for {order.service_name} ({order.price} {order.currency}) "
-        "has been placed. Our team will contact you to confirm the details."
+        name = entry.name_in(language) if entry else replies.say("unknown_service", language)
+        return replies.say("order_refused", language, name=name), None
+    confirmation = replies.say(
+        "order_placed",
+        language,
+        id=order.id,
+        name=entry.name_in(language) if entry else order.service_name,
+        price=replies.price(order.price, order.currency, language),
     )
-    text = f"{provider_text}\n\n{confirmation}" if provider_text else confirmation
-    return text, order
+    return _join(provider_text, confirmation), order
 
 
 def order_create(
@@ -195,3 +271,83 @@ def order_create(
         currency=currency,
         status=order.status,
     )
+
+
+def _order_line(order: OrderView, language: str) -> str:
+    return replies.say(
+        "order_line",
+        language,
+        id=order.id,
+        name=order.service_name_in(language),
+        price=replies.price(order.price, order.currency, language),
+        status=replies.STATUS_LABELS[language][order.status],
+        date=order.created_at.strftime("%Y-%m-%d"),
+    )
+
+
+def order_status_text(
+    *, tenant: Tenant, conversation_id: uuid.UUID, order_id: int | None, language: str
+) -> str:
+    """The customer's orders in this conversation (or the one they named), as a reply."""
+    orders = conversation_orders(
+        company_id=tenant.id, conversation_id=conversation_id, order_id=order_id
+    )
+    if not orders:
+        if order_id is not None:
+            return replies.say("order_not_found", language, id=order_id)
+        return replies.say("no_orders", language)
+    lines = "\n".join(_order_line(order, language) for order in orders)
+    return replies.say("orders", language, lines=lines)
+
+
+def order_cancel(
+    *, tenant: Tenant, conversation_id: uuid.UUID, order_id: int | None, language: str
+) -> tuple[str, OrderSummary | None]:
+    """Cancel the customer's pending order: the one they named, or their only pending one.
+
+    Only orders of this company *and* this conversation are reachable, so neither another
+    company's nor another customer's order can be cancelled, or even confirmed to exist. The
+    update is conditional on the order still being pending, so a cancel racing staff's
+    confirmation cannot undo it.
+    """
+    if order_id is None:
+        pending = conversation_orders(
+            company_id=tenant.id, conversation_id=conversation_id, status=Order.Status.PLACED
+        )
+        if len(pending) > 1:
+            lines = "\n".join(_order_line(order, language) for order in pending)
+            return replies.say("which_to_cancel", language, lines=lines), None
+        if not pending:
+            return replies.say("nothing_pending", language), None
+        target = pending[0]
+    else:
+        found = conversation_orders(
+            company_id=tenant.id, conversation_id=conversation_id, order_id=order_id
+        )
+        if not found:
+            return replies.say("order_not_found", language, id=order_id), None
+        target = found[0]
+    name = target.service_name_in(language)
+    if target.status != Order.Status.PLACED:
+        label = replies.STATUS_LABELS[language][target.status]
+        return replies.say("not_pending", language, id=target.id, name=name, status=label), None
+    changed = Order.objects.filter(
+        pk=target.id,
+        company_id=tenant.id,
+        conversation_id=conversation_id,
+        status=Order.Status.PLACED,
+    ).update(status=Order.Status.CANCELLED, cancelled_at=timezone.now())
+    if not changed:  # confirmed by staff between the read and the update
+        status = Order.objects.filter(pk=target.id).values_list("status", flat=True).first()
+        label = replies.STATUS_LABELS[language].get(status or target.status, target.status)
+        return replies.say("not_pending", language, id=target.id, name=name, status=label), None
+    transaction.on_commit(ORDERS_CANCELLED.inc)
+    summary = OrderSummary(
+        id=target.id,
+        service_id=target.service_id,
+        service_name=target.service_name,
+        price=target.price,
+        currency=target.currency,
+        status=Order.Status.CANCELLED.value,
+    )
+    return replies.say("cancelled", language, id=target.id, name=name), summary

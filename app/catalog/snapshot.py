@@ -17,6 +17,11 @@ LANGUAGES = ("en", "ar")
 _CURRENCY_NAMES = {"ar": {"SAR": "ريال", "AED": "درهم", "USD": "دولار", "EUR": "يورو"}}
 
 
+def price_in(price: str, currency: str, language: str) -> str:
+    """A price with its currency as a reader of `language` expects ("950.00 ريال")."""
+    return f"{price} {_CURRENCY_NAMES.get(language, {}).get(currency, currency)}"
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceEntry:
     id: int
@@ -39,9 +44,7 @@ class ServiceEntry:
         return self.description_ar if language == "ar" and self.description_ar else self.description
 
     def price_in(self, language: str) -> str:
-        """The price with its currency as a reader of `language` expects ("950.00 ريال")."""
-        currency = _CURRENCY_NAMES.get(language, {}).get(self.currency, self.currency)
-        return f"{self.price} {currency}"
+        return price_in(self.price, self.currency, language)
 
     def names(self) -> tuple[str, ...]:
         """Every name the service is known by (for matching what a customer typed)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from assistant.language import detect_language
+from assistant.language import conversation_language
 from assistant.providers.base import Intent, Provider, ProviderReply, Turn
 from assistant.providers.catalog import replies
 from assistant.providers.catalog.intents import Cues, read_cues
@@ -23,17 +23,6 @@ from assistant.providers.catalog.matching import match_service, mentioned_servic
 from catalog.snapshot import CatalogSnapshot, ServiceEntry
 
 __all__ = ["CatalogProvider", "match_service", "mentioned_services"]
-
-
-def conversation_language(history: list[Turn], message: str) -> str:
-    """The message's language; a message without letters ("12") keeps the last one used."""
-    fallback = "en"
-    for turn in reversed(history):
-        if turn.role == "user":
-            fallback = detect_language(turn.content, fallback="")
-            if fallback:
-                break
-    return detect_language(message, fallback=fallback or "en")
 
 
 def last_discussed(history: list[Turn], services: tuple[ServiceEntry, ...]) -> list[ServiceEntry]:
@@ -57,7 +46,7 @@ class CatalogProvider(Provider):
     def reply(
         self, *, company_name: str, snapshot: CatalogSnapshot, history: list[Turn], message: str
     ) -> ProviderReply:
-        language = conversation_language(history, message)
+        language = conversation_language([(t.role, t.content) for t in history], message)
         cues = read_cues(message)
         if cues.cancel:
             return ProviderReply("", intent=Intent.ORDER_CANCEL, order_id=cues.order_number)
