@@ -30,7 +30,7 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 
 
 def detect_language(text: str, *, fallback: str = DEFAULT_LANGUAGE) -> str:
-    """"ar" if the text has Arabic letters, "en" if it has other letters, else `fallback`
+    """ "ar" if the text has Arabic letters, "en" if it has other letters, else `fallback`
     (a message of digits only, "12", keeps the language the conversation was in)."""
     if _ARABIC_LETTER.search(text):
         return "ar"

@@ -20,8 +20,7 @@ _TEXTS = {
     "order_placed": {
         "en": "Your order #{id} for {name} ({price}) has been placed. Our team will contact you "
         "to confirm the details.",
-        "ar": "تم تسجيل طلبك رقم {id} لخدمة {name} ({price}). سيتواصل معك فريقنا لتأكيد "
-        "التفاصيل.",
+        "ar": "تم تسجيل طلبك رقم {id} لخدمة {name} ({price}). سيتواصل معك فريقنا لتأكيد التفاصيل.",
     },
     "order_refused": {
         "en": "Sorry, {name} cannot be ordered right now.",

@@ -28,7 +28,9 @@ class OrderView:
     created_at: datetime
 
     def service_name_in(self, language: str) -> str:
-        return self.service_name_ar if language == "ar" and self.service_name_ar else self.service_name
+        return (
+            self.service_name_ar if language == "ar" and self.service_name_ar else self.service_name
+        )
 
 
 def conversation_orders(
@@ -48,10 +50,7 @@ def conversation_orders(
         orders = orders.filter(pk=order_id)
     if status is not None:
         orders = orders.filter(status=status)
-    rows = (
-        orders.order_by("-created_at", "-id")
-        .values_list(*_FIELDS)[:limit]
-    )
+    rows = orders.order_by("-created_at", "-id").values_list(*_FIELDS)[:limit]
     return [
         OrderView(
             id=pk,

@@ -127,11 +127,7 @@ class CatalogProvider(Provider):
 
         def which(language: str) -> ProviderReply:
             if several_named:
-                text = (
-                    replies.price_lines(candidates, language)
-                    + "\n"
-                    + replies.WHICH_OF[language]
-                )
+                text = replies.price_lines(candidates, language) + "\n" + replies.WHICH_OF[language]
             else:
                 text = replies.WHICH[language] + "\n" + replies.catalog_lines(services, language)
             ids = tuple(s.id for s in candidates) if several_named else ()
@@ -153,9 +149,7 @@ class CatalogProvider(Provider):
                 offer=replies.OFFER[language].format(name=name),
             ).replace(" \n", "\n")
             return ProviderReply(text, intent=Intent.DESCRIBE, service_ids=ids)
-        text = replies.say(
-            "describe_many", language, lines=replies.describe_lines(named, language)
-        )
+        text = replies.say("describe_many", language, lines=replies.describe_lines(named, language))
         return ProviderReply(text, intent=Intent.DESCRIBE, service_ids=ids)
 
     def _compare(self, chosen: list[ServiceEntry], language: str) -> ProviderReply:
@@ -171,6 +165,4 @@ class CatalogProvider(Provider):
                 high=high.name_in(language),
                 high_price=high.price_in(language),
             )
-        return ProviderReply(
-            text, intent=Intent.COMPARE, service_ids=tuple(s.id for s in ranked)
-        )
+        return ProviderReply(text, intent=Intent.COMPARE, service_ids=tuple(s.id for s in ranked))

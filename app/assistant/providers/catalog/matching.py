@@ -103,7 +103,9 @@ def mentioned_services(
             else:
                 positions = []
                 for word in name_words:
-                    hit = next((i for i, forms in enumerate(message) if _similar(forms, word)), None)
+                    hit = next(
+                        (i for i, forms in enumerate(message) if _similar(forms, word)), None
+                    )
                     if hit is not None:
                         positions.append(hit)
                 full = len(positions) == len(name_words)
