@@ -12,10 +12,12 @@ from dataclasses import asdict
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views import View, defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from assistant.language import LANGUAGES, negotiate_language
 from assistant.openapi import openapi_schema
 from assistant.services import ConversationNotFound, reply_create
 from catalog import cache as catalog_cache
@@ -163,16 +165,34 @@ class ChatApi(JsonApiView):
         return JsonResponse(body)
 
 
+def requested_language(request: HttpRequest) -> str:
+    """`?lang=` or else Accept-Language picks the language lists are shown in."""
+    try:
+        return negotiate_language(
+            requested=request.GET.get("lang"),
+            accept_language=request.headers.get("Accept-Language", ""),
+        )
+    except ValueError:
+        raise ApiError(
+            400, "unsupported_language", f"'lang' must be one of: {', '.join(LANGUAGES)}."
+        ) from None
+
+
 class ServicesApi(JsonApiView):
     def get(self, request: HttpRequest) -> JsonResponse:
         tenant = request.tenant
+        language = requested_language(request)
         snapshot = catalog_cache.orderable_services(tenant.id)
-        return JsonResponse(
+        response = JsonResponse(
             {
                 "company": {"slug": tenant.slug, "name": tenant.name},
-                "services": snapshot.to_payload()["services"],
+                "language": language,
+                "services": [service.listing(language) for service in snapshot.services],
             }
         )
+        response["Content-Language"] = language
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
 
 
 class OpenApiSchema(JsonApiView):

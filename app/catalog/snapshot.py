@@ -46,6 +46,20 @@ class ServiceEntry:
     def price_in(self, language: str) -> str:
         return price_in(self.price, self.currency, language)
 
+    def listing(self, language: str) -> dict[str, Any]:
+        """The service as a list shows it to a reader of `language`, with both languages' texts
+        beside it (an Arabic text is "" where the company has not written one)."""
+        return {
+            "id": self.id,
+            "name": self.name_in(language),
+            "description": self.description_in(language),
+            "price": self.price,
+            "currency": self.currency,
+            "category": self.category,
+            "names": {"en": self.name, "ar": self.name_ar},
+            "descriptions": {"en": self.description, "ar": self.description_ar},
+        }
+
     def names(self) -> tuple[str, ...]:
         """Every name the service is known by (for matching what a customer typed)."""
         return (self.name, self.name_ar) if self.name_ar else (self.name,)
