@@ -69,6 +69,7 @@ class ReplyResult:
     db_queries: int
     intent: str = Intent.ANSWER.value  # what the customer asked for, as the provider read it
     language: str = "en"  # the language the reply is written in
+    service_ids: tuple[int, ...] = ()  # the services the answer is about (as the provider said)
 
 
 _TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
@@ -129,6 +130,7 @@ def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | N
         db_queries=queries[0],
         intent=provider_reply.intent.value,
         language=language,
+        service_ids=provider_reply.service_ids,
     )
 
 

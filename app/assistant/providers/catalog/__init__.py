@@ -64,7 +64,9 @@ class CatalogProvider(Provider):
         if ordering is not None:
             return ordering(language)
         if cues.compare:
-            return self._compare(named if len(named) >= 2 else list(services), language)
+            if len(named) >= 2:
+                return self._compare(named, language, about_named=True)
+            return self._compare(list(services), language, about_named=False)
         if named:
             return self._describe(named, language)
         if cues.list:
@@ -152,7 +154,9 @@ class CatalogProvider(Provider):
         text = replies.say("describe_many", language, lines=replies.describe_lines(named, language))
         return ProviderReply(text, intent=Intent.DESCRIBE, service_ids=ids)
 
-    def _compare(self, chosen: list[ServiceEntry], language: str) -> ProviderReply:
+    def _compare(
+        self, chosen: list[ServiceEntry], language: str, *, about_named: bool
+    ) -> ProviderReply:
         ranked = sorted(chosen, key=lambda s: Decimal(s.price))
         text = replies.say("compare", language, lines=replies.price_lines(ranked, language))
         if len({s.currency for s in ranked}) == 1 and len(ranked) >= 2:
@@ -165,4 +169,5 @@ class CatalogProvider(Provider):
                 high=high.name_in(language),
                 high_price=high.price_in(language),
             )
-        return ProviderReply(text, intent=Intent.COMPARE, service_ids=tuple(s.id for s in ranked))
+        ids = tuple(s.id for s in ranked) if about_named else ()
+        return ProviderReply(text, intent=Intent.COMPARE, service_ids=ids)
