@@ -61,7 +61,7 @@ def _arabic(text: str) -> bool:
     return bool(re.search(r"[\u0600-\u06ff]", text))
 
 
-def D(name: str, *steps: Step) -> Dialogue:  # noqa: N802 -- reads as a table row
+def D(name: str, *steps: Step) -> Dialogue:
     return Dialogue(name, steps)
 
 
@@ -392,7 +392,8 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
         if step.ordered:
             order = new_orders.get()
             assert (order.service.name, order.conversation_id) == (step.ordered, conversation_id)
-            assert result.order is not None and result.order.id == order.id, where
+            assert result.order is not None, where
+            assert result.order.id == order.id, where
             assert f"{order.id}" in result.reply, where
             last_order = order.id
         else:
@@ -408,7 +409,8 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
         ]  # fmt: skip
         assert body["messages"][-1] == {"role": "user", "content": message}
         system = body["messages"][0]["content"]
-        assert "مسير الرواتب" in system and "language of the customer's last message" in system
+        assert "مسير الرواتب" in system
+        assert "language of the customer's last message" in system
 
 
 @pytest.mark.parametrize("dialogue", DIALOGUES, ids=lambda d: d.name)
