@@ -186,6 +186,18 @@ DIALOGUES = [
         S("ودي أطلب خدمة", CLARIFY),
         S("الرواتب", ORDER, ordered="Payroll"),
     ),
+    D("how-to-order", S("How do I order payroll?", DESCRIBE, ("Payroll",))),
+    D("how-to-order-ar", S("كيف أطلب مسير الرواتب؟", DESCRIBE, ("Payroll",))),
+    D(
+        "question-after-which",
+        S("I want to order something", CLARIFY),
+        S("how much is payroll?", DESCRIBE, ("Payroll",)),
+    ),
+    D(
+        "question-after-which-ar",
+        S("أبي أطلب", CLARIFY),
+        S("كم سعر الرواتب؟", DESCRIBE, ("Payroll",)),
+    ),
     D(
         "accept-offer",
         S("How much is zakat filing?", DESCRIBE, ("Zakat Filing",)),

@@ -60,7 +60,7 @@ class CatalogProvider(Provider):
         named = mentioned_services(message, services)
         previous = _last_assistant_turn(history)
 
-        ordering = self._order_target(cues, named, history, previous, services, message)
+        ordering = self._order_target(cues, named, history, previous, services)
         if ordering is not None:
             return ordering(language)
         if cues.compare:
@@ -97,18 +97,14 @@ class CatalogProvider(Provider):
         history: list[Turn],
         previous: str,
         services: tuple[ServiceEntry, ...],
-        message: str,
     ):
         """A function building the order (or the "which one?") reply, or None if the message
         is not an order. Kept apart so every path that can spend the customer's money is here."""
         wants = cues.order_strong or (cues.order_weak and (named or cues.reference))
-        answers_which = replies.asked_which(previous) and len(named) == 1
+        plain = not (cues.question or cues.compare or cues.list or cues.thanks)
+        answers_which = replies.asked_which(previous) and len(named) == 1 and plain
         offered = replies.offered_name(previous)
-        accepts_offer = (
-            offered is not None
-            and cues.affirm
-            and not (named or cues.thanks or cues.list or cues.compare or "?" in message)
-        )
+        accepts_offer = offered is not None and cues.affirm and not named and plain
         if not (wants or answers_which or accepts_offer):
             return None
         several_named = len(named) > 1

@@ -29,7 +29,6 @@ _AR_CANCEL = {
 _EN_STATUS = _pattern(
     r"status", r"track", r"tracking", r"(?:my|our) orders?", r"order (?:#|no\.?|number) ?\d+",
     r"where(?:'s| is| are)? (?:is |are )?(?:my|our|the) orders?", r"what happened to",
-    r"any (?:news|update)s?",
 )  # fmt: skip
 _AR_STATUS_WORDS = {"طلبي", "طلباتي", "طلبيتي", "طلبيه"}
 _AR_STATUS_QUESTION = {"حاله", "وضع", "تتبع", "وين", "اين", "فين", "متي", "وصل", "اخبار"}
@@ -45,12 +44,15 @@ _EN_INQUIRY = _pattern(
 )  # fmt: skip
 _AR_ORDER_STRONG = {
     "اطلب", "اطلبه", "اطلبها", "اطلبلي", "نطلب", "ابي اطلب", "اشتري", "اشتريه", "اشترك",
-    "احجز", "احجزه", "احجزها", "احجزلي", "سجلني", "اشتراك",
+    "احجز", "احجزه", "احجزها", "احجزلي", "سجلني",
 }  # fmt: skip
 _AR_ORDER_WEAK = {"اريد", "اريده", "اريدها", "ابغي", "ابغا", "ابغاه", "ابغاها", "ابي", "ودي",
                   "بدي", "عايز", "حاب", "نريد", "نبغي", "نحتاج", "احتاج"}  # fmt: skip
 _AR_INQUIRY = {"اعرف", "نعرف", "اسال", "استفسر", "افهم", "معلومات", "تفاصيل", "عن", "كم",
                "سعر", "بكم", "تكلفه"}  # fmt: skip
+# "How do I order payroll?" asks about ordering; the answer offers the order, it does not place it.
+_EN_HOW_TO = re.compile(r"^\s*how (?:do|can|could|would|should|to) ")
+_AR_HOW_TO = {"كيف", "شلون", "ازاي"}
 _EN_REFERENCE = _pattern(r"it", r"that", r"this", r"that one", r"this one", r"same")
 _AR_REFERENCE = {"هذا", "هذه", "هذي", "ذلك", "تلك", "هاذا", "هذاك", "اياه", "اياها", "ياه",
                  "اطلبه", "اطلبها", "احجزه", "احجزها", "اشتريه", "اريده", "اريدها", "ابغاه",
@@ -101,6 +103,7 @@ class Cues:
     list: bool
     greeting: bool
     thanks: bool
+    question: bool  # ends in a question mark (Latin or Arabic): never a bare "yes"
     order_number: int | None
 
 
@@ -121,13 +124,14 @@ def read_cues(message: str) -> Cues:
     en_status = bool(_EN_STATUS.search(text))
     # "place my order" is an order; "my order" alone asks about one.
     place_verb = re.search(r"\b(?:place|buy|book|purchase|subscribe)\b", text) or _ar_has(
-        forms, joined, _AR_ORDER_STRONG - {"طلب"}
+        forms, joined, _AR_ORDER_STRONG
     )
+    how_to = bool(_EN_HOW_TO.search(text)) or bool(set(words(message)[:1]) & _AR_HOW_TO)
     words_count = len(words(message))
     return Cues(
         cancel=bool(_EN_CANCEL.search(text)) or bool(forms & _AR_CANCEL),
         status=(en_status or ar_status) and not place_verb,
-        order_strong=order_strong,
+        order_strong=order_strong and not how_to,
         order_weak=(bool(_EN_ORDER_WEAK.search(text)) or bool(forms & _AR_ORDER_WEAK))
         and not inquiry,
         reference=bool(_EN_REFERENCE.search(text)) or bool(forms & _AR_REFERENCE),
@@ -137,5 +141,6 @@ def read_cues(message: str) -> Cues:
         list=bool(_EN_LIST.search(text)) or bool(forms & _AR_LIST),
         greeting=bool(_EN_GREETING.search(text)) or bool(set(words(message)[:2]) & _AR_GREETING),
         thanks=bool(_EN_THANKS.search(text)) or _ar_has(forms, joined, _AR_THANKS),
+        question="?" in message or "؟" in message,
         order_number=int(number.group(1)) if number else None,
     )

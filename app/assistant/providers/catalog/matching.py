@@ -49,10 +49,7 @@ def variants(word: str) -> set[str]:
 
 def _canonical(word: str) -> str:
     """A name word in the form the message's variants are compared with."""
-    for prefix in ("ال",):
-        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
-            return word[len(prefix) :]
-    return word
+    return word[2:] if word.startswith("ال") and len(word) >= 4 else word
 
 
 def _similar(candidates: set[str], target: str) -> bool:
