@@ -159,6 +159,26 @@ def test_cancel_is_never_an_order(message):
 
 
 @pytest.mark.parametrize(
+    "message",
+    ["what if I cancel?", "can I cancel my order?", "what is the cancellation policy?",
+     "هل يمكنني إلغاء الطلب لاحقاً؟", "ما هي سياسة الإلغاء؟"],
+)  # fmt: skip
+def test_asking_about_cancelling_cancels_nothing(message):
+    reply = bilingual(message)
+    assert reply.intent == "how_to"
+    assert "cancel my order" in reply.text or "ألغِ طلبي" in reply.text
+
+
+def test_only_a_bare_yes_accepts_the_offer():
+    offer = bilingual("tell me about payroll")
+    history = [Turn("user", "tell me about payroll"), Turn("assistant", offer.text)]
+    for yes in ("yes", "ok", "yes please", "sure, go ahead", "نعم", "تمام", "نعم من فضلك"):
+        assert bilingual(yes, history).order_service_id == 3, yes
+    for other in ("order history please", "ok, what else?", "ok thanks", "yes, and VAT?", "لا"):
+        assert bilingual(other, history).order_service_id is None, other
+
+
+@pytest.mark.parametrize(
     ("message", "order_id"),
     [("where is my order?", None), ("status of order 7", 7), ("وين طلبي رقم ٧؟", 7)],
 )

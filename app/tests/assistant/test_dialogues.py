@@ -31,7 +31,7 @@ from tests.assistant.chat_completions_server import ChatCompletionsServer, Scrip
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIST, DESCRIBE, COMPARE, CLARIFY = "list", "describe", "compare", "clarify"
-GREETING, THANKS, REDIRECT = "greeting", "thanks", "redirect"
+GREETING, THANKS, REDIRECT, HOW_TO = "greeting", "thanks", "redirect", "how_to"
 ORDER, STATUS, CANCEL = "order", "order_status", "order_cancel"
 TOOL_INTENTS = {ORDER: "place_order", STATUS: "order_status", CANCEL: "cancel_order"}
 
@@ -254,6 +254,18 @@ DIALOGUES = [
         S("أريد التدقيق المالي", ORDER, ordered="Financial Audit"),
         S("ألغِ الطلب رقم {order_ar}", CANCEL, cancels=True),
         S("ألغِ الطلب رقم {order_ar}", CANCEL, contains=("لا يمكن إلغاؤه",)),
+    ),
+    D(
+        "asking-about-cancelling-cancels-nothing",
+        S("order payroll", ORDER, ordered="Payroll"),
+        S("can I cancel my order later?", HOW_TO, contains=('"cancel my order"',)),
+        S("order history please", STATUS, contains=("Payroll", "pending confirmation")),
+    ),
+    D(
+        "asking-about-cancelling-cancels-nothing-ar",
+        S("اطلب مسير الرواتب", ORDER, ordered="Payroll"),
+        S("هل يمكنني إلغاء الطلب لاحقاً؟", HOW_TO, contains=("«ألغِ طلبي»",)),
+        S("ما حالة طلبي؟", STATUS, contains=("مسير الرواتب", "قيد الانتظار")),
     ),
     D(
         "status-unknown-number",

@@ -48,6 +48,8 @@ class CatalogProvider(Provider):
     ) -> ProviderReply:
         language = conversation_language([(t.role, t.content) for t in history], message)
         cues = read_cues(message)
+        if cues.cancel and cues.cancel_question:
+            return ProviderReply(replies.say("cancel_help", language), intent=Intent.HOW_TO)
         if cues.cancel:
             return ProviderReply("", intent=Intent.ORDER_CANCEL, order_id=cues.order_number)
         if cues.status:

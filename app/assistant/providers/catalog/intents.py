@@ -20,15 +20,24 @@ def _pattern(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w'])(?:" + "|".join(alternatives) + r")(?![\w'])")
 
 
-_EN_CANCEL = _pattern(r"cancel(?:l?ed|l?ing)?", r"call off", r"call it off")
+_EN_CANCEL = _pattern(r"cancel(?:l?ed|l?ing|lation)?", r"call off", r"call it off")
 _AR_CANCEL = {
     "الغ", "الغي", "الغاء", "الغيه", "الغيها", "الغوا", "الغيت", "نلغي", "تلغي", "يلغي",
     "كنسل", "كنسلي", "كنسله", "كنسلوا",
 }  # fmt: skip
 
+# "Can I cancel later?" asks about cancelling; only a request cancels ("cancel my order").
+_EN_CANCEL_QUESTION = re.compile(
+    r"^\s*(?:can|could|may) (?:i|we)\b|^\s*what if\b|\bis it possible\b"
+    r"|^\s*how (?:do|can) (?:i|we)\b|\bpolicy\b|\bafter (?:i|we) order\b"
+)
+_AR_CANCEL_HOW = {"كيف", "لو", "اذا"}  # first word: how, if
+_AR_CANCEL_MAY = {"يمكنني", "اقدر", "استطيع", "نقدر", "يمكننا", "يمكن", "نستطيع"}  # after هل
+_AR_CANCEL_POLICY = {"سياسه", "شروط"}
 _EN_STATUS = _pattern(
     r"status", r"track", r"tracking", r"(?:my|our) orders?", r"order (?:#|no\.?|number) ?\d+",
     r"where(?:'s| is| are)? (?:is |are )?(?:my|our|the) orders?", r"what happened to",
+    r"order history", r"(?:list|show)(?: me)? (?:my |our |the )?orders",
 )  # fmt: skip
 _AR_STATUS_WORDS = {"طلبي", "طلباتي", "طلبيتي", "طلبيه"}
 _AR_STATUS_QUESTION = {"حاله", "وضع", "تتبع", "وين", "اين", "فين", "متي", "وصل", "اخبار"}
@@ -57,12 +66,17 @@ _EN_REFERENCE = _pattern(r"it", r"that", r"this", r"that one", r"this one", r"sa
 _AR_REFERENCE = {"هذا", "هذه", "هذي", "ذلك", "تلك", "هاذا", "هذاك", "اياه", "اياها", "ياه",
                  "اطلبه", "اطلبها", "احجزه", "احجزها", "اشتريه", "اريده", "اريدها", "ابغاه",
                  "ابغاها", "نفس"}  # fmt: skip
-_EN_AFFIRM = _pattern(
-    r"yes", r"yeah", r"yep", r"sure", r"ok", r"okay", r"please do", r"do it", r"go ahead",
-    r"why not", r"of course", r"please",
-)  # fmt: skip
-_AR_AFFIRM = {"نعم", "ايوه", "ايوا", "اكيد", "تمام", "طيب", "اوكي", "يب", "اجل",
-              "بالتاكيد", "موافق", "ياليت", "لو سمحت", "من فضلك"}  # fmt: skip
+# A bare "yes" accepts the order just offered: the message must be made of these words only
+# (so "order history please" or "ok, what else?" is not a yes), with at least one of _YES.
+_YES = {
+    "yes", "yeah", "yep", "sure", "ok", "okay", "please", "نعم", "ايوه", "ايوا", "اكيد", "تمام",
+    "طيب", "اوكي", "يب", "اجل", "بالتاكيد", "موافق", "ياليت",
+}  # fmt: skip
+_YES_FILLERS = {
+    "do", "it", "go", "ahead", "why", "not", "of", "course", "great", "perfect", "fine",
+    "alright", "then", "let's", "lets", "thank", "you", "لو", "سمحت", "من", "فضلك", "الله",
+    "يعطيك", "العافيه", "اطلبه", "اطلبها", "اطلب",
+}  # fmt: skip
 
 _EN_COMPARE = _pattern(
     r"compare", r"comparison", r"cheaper", r"cheapest", r"more expensive", r"most expensive",
@@ -94,6 +108,7 @@ class Cues:
     """What one message says, independent of the catalog."""
 
     cancel: bool
+    cancel_question: bool  # asks whether or how one may cancel
     status: bool
     order_strong: bool
     order_weak: bool
@@ -109,6 +124,15 @@ class Cues:
 
 def _ar_has(forms: set[str], text: str, vocabulary: set[str]) -> bool:
     return any((" " in v and f" {v} " in text) or v in forms for v in vocabulary)
+
+
+def _ar_cancel_question(message_words: list[str]) -> bool:
+    first = message_words[:1]
+    return (
+        bool(set(first) & _AR_CANCEL_HOW)
+        or (first == ["هل"] and bool(set(message_words[1:3]) & _AR_CANCEL_MAY))
+        or bool(set(message_words) & _AR_CANCEL_POLICY)
+    )
 
 
 def read_cues(message: str) -> Cues:
@@ -127,16 +151,17 @@ def read_cues(message: str) -> Cues:
         forms, joined, _AR_ORDER_STRONG
     )
     how_to = bool(_EN_HOW_TO.search(text)) or bool(set(words(message)[:1]) & _AR_HOW_TO)
-    words_count = len(words(message))
+    message_words = set(words(message))
     return Cues(
         cancel=bool(_EN_CANCEL.search(text)) or bool(forms & _AR_CANCEL),
+        cancel_question=bool(_EN_CANCEL_QUESTION.search(text))
+        or _ar_cancel_question(words(message)),
         status=(en_status or ar_status) and not place_verb,
         order_strong=order_strong and not how_to,
         order_weak=(bool(_EN_ORDER_WEAK.search(text)) or bool(forms & _AR_ORDER_WEAK))
         and not inquiry,
         reference=bool(_EN_REFERENCE.search(text)) or bool(forms & _AR_REFERENCE),
-        affirm=words_count <= 5
-        and (bool(_EN_AFFIRM.search(text)) or _ar_has(forms, joined, _AR_AFFIRM)),
+        affirm=bool(message_words & _YES) and message_words <= _YES | _YES_FILLERS,
         compare=bool(_EN_COMPARE.search(text)) or bool(forms & _AR_COMPARE),
         list=bool(_EN_LIST.search(text)) or bool(forms & _AR_LIST),
         greeting=bool(_EN_GREETING.search(text)) or bool(set(words(message)[:2]) & _AR_GREETING),

@@ -47,6 +47,12 @@ _TEXTS = {
         "en": "\nThe cheapest is {low} ({low_price}); the most expensive is {high} ({high_price}).",
         "ar": "\nالأرخص هو {low} ({low_price})، والأغلى هو {high} ({high_price}).",
     },
+    "cancel_help": {
+        "en": 'You can cancel an order while it is still pending: say "cancel my order" (or '
+        '"cancel order #<number>"). "Where is my order?" shows your orders and their status.',
+        "ar": "يمكنك إلغاء الطلب ما دام قيد الانتظار: اكتب «ألغِ طلبي» (أو «ألغِ الطلب رقم» ثم "
+        "رقمه). واسأل «أين طلبي؟» لترى طلباتك وحالتها.",
+    },
     "greeting": {
         "en": "Hello! I'm the {company} assistant. I can tell you about our services and place "
         'orders. Ask "what services do you offer?" to start.',
