@@ -9,7 +9,8 @@ two services share it). Everyday words ("company", "شركة", "price") never na
 from __future__ import annotations
 
 from collections import defaultdict
-from difflib import SequenceMatcher
+from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.language import words
 from catalog.snapshot import ServiceEntry
@@ -26,7 +27,6 @@ _EVERYDAY = {
 }  # fmt: skip
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال")
 _ONE_LETTER_PREFIXES = ("و", "ب", "ل", "ف")
-_FUZZY_RATIO = 0.8
 
 
 def variants(word: str) -> set[str]:
@@ -52,23 +52,61 @@ def _canonical(word: str) -> str:
     return word[2:] if word.startswith("ال") and len(word) >= 4 else word
 
 
-def _similar(candidates: set[str], target: str) -> bool:
-    if target in candidates:
-        return True
-    if len(target) < 4 or target.isdigit():
-        return False  # short words and numbers must match exactly
-    return any(
-        c[:1] == target[:1]  # typos rarely hit the first letter; "information" ≠ "formation"
-        and abs(len(c) - len(target)) <= 2
-        and SequenceMatcher(None, c, target).ratio() >= _FUZZY_RATIO
-        for c in candidates
-    )
+@lru_cache(maxsize=65536)
+def _close(word: str, target: str) -> bool:
+    """A typo away: one edit (insert, delete, substitute, swap) for words of up to 6 letters,
+    two for longer ones. Typos rarely hit the first letter, so it must agree ("information"
+    is not "formation")."""
+    if word[:1] != target[:1] or abs(len(word) - len(target)) > 2:
+        return False
+    limit = 1 if len(target) < 7 else 2
+    return _edit_distance(word, target, limit) <= limit
 
 
-def _name_words(name: str) -> list[str]:
-    all_words = [_canonical(w) for w in words(name)]
-    significant = [w for w in all_words if w not in _STOPWORDS]
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance, giving up (limit + 1) once every path exceeds it."""
+    before, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(
+                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return previous[-1]
+
+
+def _name_words(name: str) -> tuple[str, ...]:
+    all_words = tuple(_canonical(w) for w in words(name))
+    significant = tuple(w for w in all_words if w not in _STOPWORDS)
     return significant or all_words
+
+
+@dataclass(frozen=True, slots=True)
+class _Name:
+    service: ServiceEntry
+    words: tuple[str, ...]
+    phrase: str | None  # for names that are only a number after the stopwords: the whole name
+
+
+@lru_cache(maxsize=64)
+def _index(services: tuple[ServiceEntry, ...]) -> tuple[tuple[_Name, ...], dict[str, int]]:
+    """Each service's names as words, and how many services each word belongs to (built once
+    per catalog snapshot, not once per message)."""
+    names, owners = [], defaultdict(set)
+    for service in services:
+        for name in service.names():
+            name_words = _name_words(name)
+            numeric = all(w.isdigit() for w in name_words)
+            phrase = " " + " ".join(words(name)) + " " if numeric else None
+            names.append(_Name(service, name_words, phrase))
+            for word in name_words:
+                owners[word].add(service.id)
+    return tuple(names), {word: len(ids) for word, ids in owners.items()}
 
 
 def mentioned_services(
@@ -79,54 +117,52 @@ def mentioned_services(
     `strict` accepts full names only: used on the assistant's own replies, whose descriptions
     may contain a word of another service's name.
     """
-    message = [variants(w) for w in words(text)]
-    joined = " " + " ".join(words(text)) + " "
-    owners: dict[str, set[int]] = defaultdict(set)
-    for service in services:
-        for name in service.names():
-            for word in _name_words(name):
-                owners[word].add(service.id)
+    message_words = words(text)
+    first_seen: dict[str, int] = {}  # each form of a message word -> where it first occurs
+    for position, word in enumerate(message_words):
+        for form in variants(word):
+            first_seen.setdefault(form, position)
+    joined = " " + " ".join(message_words) + " "
+    names, owners = _index(services)
 
-    found: list[tuple[int, int, ServiceEntry]] = []  # (position, -matched words, service)
-    for service in services:
-        best: tuple[int, int] | None = None
-        for name in service.names():
-            name_words = _name_words(name)
-            if all(w.isdigit() for w in name_words):
-                # "Service 2": a bare number is too common; the whole name must be written.
-                phrase = " " + " ".join(words(name)) + " "
-                full = phrase in joined
-                positions = [joined.index(phrase)] if full else []
+    def find(word: str) -> int:
+        if word in first_seen:
+            return first_seen[word]
+        if strict or len(word) < 4 or word.isdigit():
+            return -1  # the assistant writes names exactly; short words and numbers must match
+        return min((p for form, p in first_seen.items() if _close(form, word)), default=-1)
+
+    best: dict[int, tuple[int, int]] = {}  # service id -> (position, -words matched)
+    for name in names:
+        if name.phrase is not None:
+            # "Service 2": a bare number is too common; the whole name must be written.
+            if name.phrase not in joined:
+                continue
+            candidate = (joined.index(name.phrase), -len(name.words))
+        else:
+            hits = {}
+            for word in name.words:
+                position = find(word)
+                if position >= 0:
+                    hits[word] = position
+            if len(hits) == len(name.words):
+                candidate = (min(hits.values()), -len(name.words))
+            elif strict:
+                continue
             else:
-                positions = []
-                for word in name_words:
-                    hit = next(
-                        (i for i, forms in enumerate(message) if _similar(forms, word)), None
-                    )
-                    if hit is not None:
-                        positions.append(hit)
-                full = len(positions) == len(name_words)
-            if full:
-                candidate = (min(positions), -len(name_words))
-            elif not strict and positions:
                 distinctive = [
-                    i
-                    for word in name_words
-                    if len(owners[word]) == 1 and word not in _EVERYDAY and not word.isdigit()
-                    for i, forms in enumerate(message)
-                    if _similar(forms, word)
+                    position
+                    for word, position in hits.items()
+                    if owners[word] == 1 and word not in _EVERYDAY and not word.isdigit()
                 ]
                 if not distinctive:
                     continue
                 candidate = (min(distinctive), 0)
-            else:
-                continue
-            if best is None or candidate < best:
-                best = candidate
-        if best is not None:
-            found.append((best[0], best[1], service))
-    found.sort(key=lambda item: (item[0], item[1]))
-    return [service for _, _, service in found]
+        sid = name.service.id
+        if sid not in best or candidate < best[sid]:
+            best[sid] = candidate
+    by_id = {s.id: s for s in services}
+    return [by_id[sid] for sid, _ in sorted(best.items(), key=lambda item: item[1])]
 
 
 def match_service(text: str, services: tuple[ServiceEntry, ...]) -> ServiceEntry | None:
