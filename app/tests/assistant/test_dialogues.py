@@ -188,6 +188,8 @@ DIALOGUES = [
     ),
     D("how-to-order", S("How do I order payroll?", DESCRIBE, ("Payroll",))),
     D("how-to-order-ar", S("كيف أطلب مسير الرواتب؟", DESCRIBE, ("Payroll",))),
+    D("price-to-order", S("how much to order VAT filing", DESCRIBE, ("VAT Filing",))),
+    D("price-to-order-ar", S("بكم أطلب إقرار الزكاة", DESCRIBE, ("Zakat Filing",))),
     D(
         "question-after-which",
         S("I want to order something", CLARIFY),

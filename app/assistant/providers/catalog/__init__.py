@@ -62,9 +62,9 @@ class CatalogProvider(Provider):
         named = mentioned_services(message, services)
         previous = _last_assistant_turn(history)
 
-        ordering = self._order_target(cues, named, history, previous, services)
+        ordering = self._order(cues, named, history, previous, services, language)
         if ordering is not None:
-            return ordering(language)
+            return ordering
         if cues.compare:
             if len(named) >= 2:
                 return self._compare(named, language, about_named=True)
@@ -92,17 +92,20 @@ class CatalogProvider(Provider):
             intent=Intent.REDIRECT,
         )
 
-    def _order_target(
+    def _order(
         self,
         cues: Cues,
         named: list[ServiceEntry],
         history: list[Turn],
         previous: str,
         services: tuple[ServiceEntry, ...],
-    ):
-        """A function building the order (or the "which one?") reply, or None if the message
-        is not an order. Kept apart so every path that can spend the customer's money is here."""
-        wants = cues.order_strong or (cues.order_weak and (named or cues.reference))
+        language: str,
+    ) -> ProviderReply | None:
+        """The order (or the "which one?") reply, or None if the message is not an order. Kept
+        apart so that every path that can spend the customer's money is in one place."""
+        wants = (cues.order_strong and not cues.asks_price) or (
+            cues.order_weak and (named or cues.reference)
+        )
         plain = not (cues.question or cues.compare or cues.list or cues.thanks)
         answers_which = replies.asked_which(previous) and len(named) == 1 and plain
         offered = replies.offered_name(previous)
@@ -121,19 +124,16 @@ class CatalogProvider(Provider):
         if len(candidates) == 1:
             service = candidates[0]
             # The service layer confirms (or refuses) the order in the reply.
-            return lambda language: ProviderReply(
+            return ProviderReply(
                 "", order_service_id=service.id, intent=Intent.ORDER, service_ids=(service.id,)
             )
-
-        def which(language: str) -> ProviderReply:
-            if several_named:
-                text = replies.price_lines(candidates, language) + "\n" + replies.WHICH_OF[language]
-            else:
-                text = replies.WHICH[language] + "\n" + replies.catalog_lines(services, language)
-            ids = tuple(s.id for s in candidates) if several_named else ()
-            return ProviderReply(text, intent=Intent.CLARIFY, service_ids=ids)
-
-        return which
+        if several_named:
+            text = replies.price_lines(candidates, language) + "\n" + replies.WHICH_OF[language]
+            return ProviderReply(
+                text, intent=Intent.CLARIFY, service_ids=tuple(s.id for s in candidates)
+            )
+        text = replies.WHICH[language] + "\n" + replies.catalog_lines(services, language)
+        return ProviderReply(text, intent=Intent.CLARIFY)
 
     def _describe(self, named: list[ServiceEntry], language: str) -> ProviderReply:
         ids = tuple(s.id for s in named)

@@ -62,6 +62,8 @@ _AR_INQUIRY = {"اعرف", "نعرف", "اسال", "استفسر", "افهم", "
 # "How do I order payroll?" asks about ordering; the answer offers the order, it does not place it.
 _EN_HOW_TO = re.compile(r"^\s*how (?:do|can|could|would|should|to) ")
 _AR_HOW_TO = {"كيف", "شلون", "ازاي"}
+_EN_PRICE = _pattern(r"how much", r"price", r"prices", r"cost", r"costs", r"fee", r"fees")
+_AR_PRICE = {"كم", "بكم", "سعر", "اسعار", "تكلفه", "رسوم"}
 _EN_REFERENCE = _pattern(r"it", r"that", r"this", r"that one", r"this one", r"same")
 _AR_REFERENCE = {"هذا", "هذه", "هذي", "ذلك", "تلك", "هاذا", "هذاك", "اياه", "اياها", "ياه",
                  "اطلبه", "اطلبها", "احجزه", "احجزها", "اشتريه", "اريده", "اريدها", "ابغاه",
@@ -118,7 +120,8 @@ class Cues:
     list: bool
     greeting: bool
     thanks: bool
-    question: bool  # ends in a question mark (Latin or Arabic): never a bare "yes"
+    question: bool  # has a question mark (Latin or Arabic): never a bare "yes"
+    asks_price: bool  # "how much to order payroll?" asks; it does not order
     order_number: int | None
 
 
@@ -167,5 +170,6 @@ def read_cues(message: str) -> Cues:
         greeting=bool(_EN_GREETING.search(text)) or bool(set(words(message)[:2]) & _AR_GREETING),
         thanks=bool(_EN_THANKS.search(text)) or _ar_has(forms, joined, _AR_THANKS),
         question="?" in message or "؟" in message,
+        asks_price=bool(_EN_PRICE.search(text)) or bool(forms & _AR_PRICE),
         order_number=int(number.group(1)) if number else None,
     )
