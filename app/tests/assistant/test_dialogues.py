@@ -243,6 +243,16 @@ DIALOGUES = [
         S("احجز تأسيس الشركات", ORDER, ordered="Company Formation"),
         S("وين طلبي؟", STATUS, contains=("قيد الانتظار", "تأسيس الشركات", "3500.00 ريال")),
     ),
+    D(
+        "placed-earlier-where-is-it",
+        S("tell me about payroll", DESCRIBE, ("Payroll",)),
+        S("I placed an order yesterday, where is it?", STATUS, contains=("no orders",)),
+    ),
+    D(
+        "placed-earlier-where-is-it-ar",
+        S("كم سعر الرواتب؟", DESCRIBE, ("Payroll",)),
+        S("طلبت أمس، وين وصل الطلب؟", STATUS, contains=("لا توجد طلبات",)),
+    ),
     D("status-none", S("what's the status of my order?", STATUS, contains=("no orders",))),
     D("status-none-ar", S("ما حالة طلبي؟", STATUS, contains=("لا توجد طلبات",))),
     D(

@@ -38,6 +38,8 @@ _EN_STATUS = _pattern(
     r"status", r"track", r"tracking", r"(?:my|our) orders?", r"order (?:#|no\.?|number) ?\d+",
     r"where(?:'s| is| are)? (?:is |are )?(?:my|our|the) orders?", r"what happened to",
     r"order history", r"(?:list|show)(?: me)? (?:my |our |the )?orders",
+    r"where\b.*\border", r"(?:i|we) (?:placed|made|submitted|sent) (?:an|the|my|our) order",
+    r"(?:i|we) ordered",
 )  # fmt: skip
 _AR_STATUS_WORDS = {"طلبي", "طلباتي", "طلبيتي", "طلبيه"}
 _AR_STATUS_QUESTION = {"حاله", "وضع", "تتبع", "وين", "اين", "فين", "متي", "وصل", "اخبار"}
