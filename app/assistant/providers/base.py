@@ -25,6 +25,7 @@ class Intent(StrEnum):
     COMPARE = "compare"
     CLARIFY = "clarify"  # asked which service the customer means
     REDIRECT = "redirect"  # not about the services: a polite redirect
+    DECLINED = "declined"  # "don't order it", "maybe later": acknowledged, nothing ordered
     HOW_TO = "how_to"  # how something works (e.g. "can I cancel later?"), nothing done
     EMPTY_CATALOG = "empty_catalog"
     ORDER = "order"

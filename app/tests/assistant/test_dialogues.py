@@ -32,6 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 LIST, DESCRIBE, COMPARE, CLARIFY = "list", "describe", "compare", "clarify"
 GREETING, THANKS, REDIRECT, HOW_TO = "greeting", "thanks", "redirect", "how_to"
+DECLINED = "declined"
 ORDER, STATUS, CANCEL = "order", "order_status", "order_cancel"
 TOOL_INTENTS = {ORDER: "place_order", STATUS: "order_status", CANCEL: "cancel_order"}
 
@@ -199,6 +200,37 @@ DIALOGUES = [
         "question-after-which-ar",
         S("أبي أطلب", CLARIFY),
         S("كم سعر الرواتب؟", DESCRIBE, ("Payroll",)),
+    ),
+    D(
+        "dont-order-it",
+        S("tell me about payroll", DESCRIBE, ("Payroll",)),
+        S("no, don't order it", DECLINED, contains=("haven't ordered anything",)),
+    ),
+    D(
+        "dont-order-it-ar",
+        S("كم سعر الرواتب؟", DESCRIBE, ("Payroll",)),
+        S("لا، لا أريده", DECLINED, contains=("لم أطلب لك شيئاً",)),
+    ),
+    D(
+        "maybe-later",
+        S("How much is bookkeeping?", DESCRIBE, ("Bookkeeping",)),
+        S("maybe I will order it next month", DECLINED),
+    ),
+    D(
+        "maybe-later-ar",
+        S("كم سعر مسك الدفاتر؟", DESCRIBE, ("Bookkeeping",)),
+        S("ربما أطلبه لاحقاً", DECLINED),
+    ),
+    D(
+        "question-about-it",
+        S("tell me about VAT filing", DESCRIBE, ("VAT Filing",)),
+        S("what does it include?", DESCRIBE, ("VAT Filing",)),
+        S("where can I order it?", DESCRIBE, ("VAT Filing",)),
+    ),
+    D(
+        "question-about-it-ar",
+        S("ما هي خدمة إقرار الزكاة؟", DESCRIBE, ("Zakat Filing",)),
+        S("ماذا يشمل هذا؟", DESCRIBE, ("Zakat Filing",), contains=("1800.00 ريال",)),
     ),
     D(
         "accept-offer",

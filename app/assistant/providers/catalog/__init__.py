@@ -71,6 +71,10 @@ class CatalogProvider(Provider):
             return self._compare(list(services), language, about_named=False)
         if named:
             return self._describe(named, language)
+        if cues.reference and cues.question:  # "what does it include?" after one service
+            discussed = last_discussed(history, services)
+            if len(discussed) == 1:
+                return self._describe(discussed, language)
         if cues.list:
             return ProviderReply(
                 replies.say(
@@ -112,6 +116,8 @@ class CatalogProvider(Provider):
         accepts_offer = offered is not None and cues.affirm and not named and plain
         if not (wants or answers_which or accepts_offer):
             return None
+        if cues.not_now:
+            return ProviderReply(replies.say("declined", language), intent=Intent.DECLINED)
         several_named = len(named) > 1
         if named:
             candidates = named

@@ -5,6 +5,7 @@ assistant/language.py). Each function answers one question about one message; th
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -38,7 +39,8 @@ _EN_STATUS = _pattern(
     r"status", r"track", r"tracking", r"(?:my|our) orders?", r"order (?:#|no\.?|number) ?\d+",
     r"where(?:'s| is| are)? (?:is |are )?(?:my|our|the) orders?", r"what happened to",
     r"order history", r"(?:list|show)(?: me)? (?:my |our |the )?orders",
-    r"where\b.*\border", r"(?:i|we) (?:placed|made|submitted|sent) (?:an|the|my|our) order",
+    r"where(?! (?:can|do|should|could|would) (?:i|we)\b)\b.*\border",
+    r"(?:i|we) (?:placed|made|submitted|sent) (?:an|the|my|our) order",
     r"(?:i|we) ordered",
 )  # fmt: skip
 _AR_STATUS_WORDS = {"طلبي", "طلباتي", "طلبيتي", "طلبيه"}
@@ -62,8 +64,18 @@ _AR_ORDER_WEAK = {"اريد", "اريده", "اريدها", "ابغي", "ابغ�
 _AR_INQUIRY = {"اعرف", "نعرف", "اسال", "استفسر", "افهم", "معلومات", "تفاصيل", "عن", "كم",
                "سعر", "بكم", "تكلفه"}  # fmt: skip
 # "How do I order payroll?" asks about ordering; the answer offers the order, it does not place it.
-_EN_HOW_TO = re.compile(r"^\s*how (?:do|can|could|would|should|to) ")
+_EN_HOW_TO = re.compile(r"^\s*(?:how|where) (?:do|can|could|would|should|to) ")
 _AR_HOW_TO = {"كيف", "شلون", "ازاي"}
+# "I don't want to order it", "maybe next month": never an order. A bare "no" is not here, so
+# "no, order VAT filing instead" still orders what it names.
+_EN_NOT_NOW = _pattern(
+    r"don'?t", r"do not", r"not", r"never", r"won'?t", r"will not", r"no need", r"nothing",
+    r"maybe", r"perhaps", r"later", r"next (?:week|month|year)", r"think about", r"not sure",
+)  # fmt: skip
+_AR_NOT_NOW = {"لا", "لن", "مش", "مو", "ليس", "بدون", "مابي", "مابغي", "ماابغي", "ماابي",
+               "مااريد", "ماودي", "ربما", "لاحقا", "بعدين", "سافكر", "افكر", "مستقبلا"}  # fmt: skip
+_AR_NEGATED_AFTER_MA = {"تطلب", "تطلبه", "تطلبها", "ابغي", "ابغا", "ابي", "اريد", "اريده",
+                        "اريدها", "ودي", "احتاج", "اطلب", "ابغاه", "ابغاها"}  # fmt: skip
 _EN_PRICE = _pattern(r"how much", r"price", r"prices", r"cost", r"costs", r"fee", r"fees")
 _AR_PRICE = {"كم", "بكم", "سعر", "اسعار", "تكلفه", "رسوم"}
 _EN_REFERENCE = _pattern(r"it", r"that", r"this", r"that one", r"this one", r"same")
@@ -124,11 +136,19 @@ class Cues:
     thanks: bool
     question: bool  # has a question mark (Latin or Arabic): never a bare "yes"
     asks_price: bool  # "how much to order payroll?" asks; it does not order
+    not_now: bool  # a negation or a hedge: "don't order it", "maybe later", "لا أريده"
     order_number: int | None
 
 
 def _ar_has(forms: set[str], text: str, vocabulary: set[str]) -> bool:
     return any((" " in v and f" {v} " in text) or v in forms for v in vocabulary)
+
+
+def _ar_not_now(message_words: list[str]) -> bool:
+    if set(message_words) & _AR_NOT_NOW:
+        return True
+    pairs = itertools.pairwise(message_words)
+    return any(first == "ما" and second in _AR_NEGATED_AFTER_MA for first, second in pairs)
 
 
 def _ar_cancel_question(message_words: list[str]) -> bool:
@@ -173,5 +193,6 @@ def read_cues(message: str) -> Cues:
         thanks=bool(_EN_THANKS.search(text)) or _ar_has(forms, joined, _AR_THANKS),
         question="?" in message or "؟" in message,
         asks_price=bool(_EN_PRICE.search(text)) or bool(forms & _AR_PRICE),
+        not_now=bool(_EN_NOT_NOW.search(text)) or _ar_not_now(words(message)),
         order_number=int(number.group(1)) if number else None,
     )

@@ -47,6 +47,10 @@ _TEXTS = {
         "en": "\nThe cheapest is {low} ({low_price}); the most expensive is {high} ({high_price}).",
         "ar": "\nالأرخص هو {low} ({low_price})، والأغلى هو {high} ({high_price}).",
     },
+    "declined": {
+        "en": "No problem, I haven't ordered anything. Anything else I can help you with?",
+        "ar": "لا مشكلة، لم أطلب لك شيئاً. هل هناك شيء آخر أستطيع مساعدتك به؟",
+    },
     "cancel_help": {
         "en": 'You can cancel an order while it is still pending: say "cancel my order" (or '
         '"cancel order #<number>"). "Where is my order?" shows your orders and their status.',
