@@ -159,7 +159,11 @@ class ChatApi(JsonApiView):
             raise ApiError(
                 404, "conversation_not_found", "No such conversation for this API key."
             ) from None
-        body = {"reply": result.reply, "conversation_id": str(result.conversation_id)}
+        body = {
+            "reply": result.reply,
+            "conversation_id": str(result.conversation_id),
+            "language": result.language,  # "ar" replies render right to left
+        }
         if result.order is not None:
             body["order"] = asdict(result.order)
         return JsonResponse(body)

@@ -112,6 +112,11 @@ def openapi_schema() -> dict[str, Any]:
                     "properties": {
                         "reply": {"type": "string"},
                         "conversation_id": {"type": "string", "format": "uuid"},
+                        "language": {
+                            "type": "string",
+                            "enum": ["en", "ar"],
+                            "description": "the reply's language (ar: render right to left)",
+                        },
                         "order": {"$ref": "#/components/schemas/Order"},
                     },
                 },

@@ -3,6 +3,8 @@ languages' texts are always carried; an unsupported `lang` is a JSON 400."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from catalog.models import Service
@@ -74,3 +76,22 @@ def test_both_languages_come_from_one_cached_snapshot(redis_cache, client, api_k
         assert get(client, api_key, "?lang=ar").json()["services"][1]["name"] == "الخدمة الأولى"
         assert get(client, api_key, "?lang=en").json()["services"][1]["name"] == "Service 1"
     assert len(queries) == 0
+
+
+def test_chat_replies_say_their_language(client, api_key):
+    def chat(message: str, conversation_id: str | None = None) -> dict:
+        body = {"message": message}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        response = client.post(
+            "/api/v1/chat", json.dumps(body), content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {api_key}",
+        )  # fmt: skip
+        assert response.status_code == 200
+        return response.json()
+
+    arabic = chat("ما هي الخدمات المتوفرة؟")
+    assert arabic["language"] == "ar"
+    assert "101.00 ريال" in arabic["reply"]
+    assert chat("١٢", arabic["conversation_id"])["language"] == "ar"  # digits keep the language
+    assert chat("What do you offer?", arabic["conversation_id"])["language"] == "en"
