@@ -1,6 +1,8 @@
 """The cues that tell what a customer wants, in English and Arabic (normalised forms: see
-assistant/language.py). Each function answers one question about one message; the provider
-(catalog/__init__.py) decides between them in a fixed order of precedence.
+assistant/language.py). `read_cues` reports every cue of one message, independent of the
+catalog; the provider (catalog/__init__.py) decides between them in a fixed order of precedence,
+with the cues that protect the customer's money (cancel, status, negation, price questions)
+checked before any order.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from assistant.language import normalize, words
 from assistant.providers.catalog.matching import variants
 
 
-def _forms(message: str) -> set[str]:
-    return set().union(*(variants(w) for w in words(message))) if message.strip() else set()
+def _forms(tokens: list[str]) -> set[str]:
+    return set().union(*(variants(w) for w in tokens)) if tokens else set()
 
 
 def _pattern(*alternatives: str) -> re.Pattern[str]:
@@ -162,8 +164,9 @@ def _ar_cancel_question(message_words: list[str]) -> bool:
 
 def read_cues(message: str) -> Cues:
     text = normalize(message)
-    joined = " " + " ".join(words(message)) + " "
-    forms = _forms(message)
+    tokens = words(message)
+    joined = " " + " ".join(tokens) + " "
+    forms = _forms(tokens)
     inquiry = bool(_EN_INQUIRY.search(text)) or _ar_has(forms, joined, _AR_INQUIRY)
     order_strong = bool(_EN_ORDER_STRONG.search(text)) or _ar_has(forms, joined, _AR_ORDER_STRONG)
     number = _ORDER_NUMBER.search(text)
@@ -175,12 +178,11 @@ def read_cues(message: str) -> Cues:
     place_verb = re.search(r"\b(?:place|buy|book|purchase|subscribe)\b", text) or _ar_has(
         forms, joined, _AR_ORDER_STRONG
     )
-    how_to = bool(_EN_HOW_TO.search(text)) or bool(set(words(message)[:1]) & _AR_HOW_TO)
-    message_words = set(words(message))
+    how_to = bool(_EN_HOW_TO.search(text)) or bool(set(tokens[:1]) & _AR_HOW_TO)
+    message_words = set(tokens)
     return Cues(
         cancel=bool(_EN_CANCEL.search(text)) or bool(forms & _AR_CANCEL),
-        cancel_question=bool(_EN_CANCEL_QUESTION.search(text))
-        or _ar_cancel_question(words(message)),
+        cancel_question=bool(_EN_CANCEL_QUESTION.search(text)) or _ar_cancel_question(tokens),
         status=(en_status or ar_status) and not place_verb,
         order_strong=order_strong and not how_to,
         order_weak=(bool(_EN_ORDER_WEAK.search(text)) or bool(forms & _AR_ORDER_WEAK))
@@ -189,10 +191,10 @@ def read_cues(message: str) -> Cues:
         affirm=bool(message_words & _YES) and message_words <= _YES | _YES_FILLERS,
         compare=bool(_EN_COMPARE.search(text)) or bool(forms & _AR_COMPARE),
         list=bool(_EN_LIST.search(text)) or bool(forms & _AR_LIST),
-        greeting=bool(_EN_GREETING.search(text)) or bool(set(words(message)[:2]) & _AR_GREETING),
+        greeting=bool(_EN_GREETING.search(text)) or bool(set(tokens[:2]) & _AR_GREETING),
         thanks=bool(_EN_THANKS.search(text)) or _ar_has(forms, joined, _AR_THANKS),
         question="?" in message or "؟" in message,
         asks_price=bool(_EN_PRICE.search(text)) or bool(forms & _AR_PRICE),
-        not_now=bool(_EN_NOT_NOW.search(text)) or _ar_not_now(words(message)),
+        not_now=bool(_EN_NOT_NOW.search(text)) or _ar_not_now(tokens),
         order_number=int(number.group(1)) if number else None,
     )
