@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from assistant import providers, services
+from assistant import orders, providers, services
 from assistant.models import Conversation, Order
 from catalog.api_keys import Tenant
 from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
@@ -70,7 +70,7 @@ def test_another_companys_order_cannot_be_cancelled_or_seen(tenant, other_tenant
     assert f"can't find order #{order_id}" in status.reply
     assert Order.objects.get(pk=order_id).status == Order.Status.PLACED
     # The service functions themselves filter by company and conversation, whatever calls them.
-    text, summary = services.order_cancel(
+    text, summary = orders.order_cancel(
         tenant=other_tenant, conversation_id=placed.conversation_id, order_id=order_id,
         language="en",
     )  # fmt: skip
