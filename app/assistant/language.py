@@ -29,12 +29,18 @@ _FOLD = str.maketrans(
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
 
 
+# Words Arabic writers type in Latin letters too: alone they do not switch the conversation.
+_NEUTRAL_WORDS = {"ok", "okay"}
+
+
 def detect_language(text: str, *, fallback: str = DEFAULT_LANGUAGE) -> str:
-    """ "ar" if the text has Arabic letters, "en" if it has other letters, else `fallback`
-    (a message of digits only, "12", keeps the language the conversation was in)."""
+    """Arabic for Arabic letters, English for other letters; `fallback` (the conversation's
+    language) for a message of digits only ("12") or a bare "ok"."""
     if _ARABIC_LETTER.search(text):
         return "ar"
-    return "en" if _ANY_LETTER.search(text) else fallback
+    if not _ANY_LETTER.search(text) or set(words(text)) <= _NEUTRAL_WORDS:
+        return fallback
+    return "en"
 
 
 def normalize(text: str) -> str:

@@ -46,6 +46,8 @@ class Step:
     cancels: bool = False  # this step cancels one pending order
     contains: tuple[str, ...] = ()
     order_number: int | None = None  # a number the customer gives that is not {order}
+    language: str | None = None  # the reply's language when the message has no Arabic or
+    # English of its own ("ok", "12": the conversation's)
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,16 @@ DIALOGUES = [
         S("نعم", ORDER, ordered="Zakat Filing"),
     ),
     D(
+        "accept-offer-ok-ar",
+        S("كم سعر مسك الدفاتر؟", DESCRIBE, ("Bookkeeping",)),
+        S("ok", ORDER, ordered="Bookkeeping", contains=("تم تسجيل طلبك",), language="ar"),
+    ),
+    D(
+        "accept-offer-ok",
+        S("how much is bookkeeping?", DESCRIBE, ("Bookkeeping",)),
+        S("ok", ORDER, ordered="Bookkeeping", contains=("Your order #",)),
+    ),
+    D(
         "thanks-is-not-yes",
         S("How much is the financial audit?", DESCRIBE, ("Financial Audit",)),
         S("ok thanks", THANKS),
@@ -432,7 +444,7 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
     for number, step in enumerate(dialogue.steps, 1):
         where = f"{dialogue.name} step {number}: {step.say!r}"
         message = _render(step.say, last_order)
-        language = "ar" if _arabic(message) else "en"
+        language = step.language or ("ar" if _arabic(message) else "en")
         if llm is not None:
             _script(llm, step, service_ids, last_order, language)
         orders_before = set(Order.objects.values_list("id", flat=True))

@@ -26,6 +26,8 @@ def test_detect_language(text, language):
 def test_a_message_without_letters_keeps_the_conversation_language():
     history = [("user", "كم سعر الرواتب؟"), ("assistant", "...")]
     assert conversation_language(history, "١٢") == "ar"
+    assert conversation_language(history, "ok") == "ar"  # typed in Latin letters by many
+    assert conversation_language(history, "ok, payroll") == "en"
     assert conversation_language(history, "payroll") == "en"
     assert conversation_language([], "12") == "en"
 
