@@ -20,6 +20,10 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "company", "service", "status", "price", "currency", "created_at")
+    list_display = (
+        "id", "company", "service", "status", "price", "currency", "created_at", "cancelled_at",
+    )  # fmt: skip
     list_filter = ("company", "status")
-    readonly_fields = ("company", "service", "conversation", "price", "currency", "created_at")
+    readonly_fields = (
+        "company", "service", "conversation", "price", "currency", "created_at", "cancelled_at",
+    )  # fmt: skip

@@ -12,10 +12,12 @@ from dataclasses import asdict
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.decorators import method_decorator
 from django.views import View, defaults
 from django.views.decorators.csrf import csrf_exempt
 
+from assistant.language import LANGUAGES, negotiate_language
 from assistant.openapi import openapi_schema
 from assistant.services import ConversationNotFound, reply_create
 from catalog import cache as catalog_cache
@@ -157,20 +159,42 @@ class ChatApi(JsonApiView):
             raise ApiError(
                 404, "conversation_not_found", "No such conversation for this API key."
             ) from None
-        body = {"reply": result.reply, "conversation_id": str(result.conversation_id)}
+        body = {
+            "reply": result.reply,
+            "conversation_id": str(result.conversation_id),
+            "language": result.language,  # "ar" replies render right to left
+        }
         if result.order is not None:
             body["order"] = asdict(result.order)
         return JsonResponse(body)
 
 
+def requested_language(request: HttpRequest) -> str:
+    """`?lang=` or else Accept-Language picks the language lists are shown in."""
+    try:
+        return negotiate_language(
+            requested=request.GET.get("lang"),
+            accept_language=request.headers.get("Accept-Language", ""),
+        )
+    except ValueError:
+        raise ApiError(
+            400, "unsupported_language", f"'lang' must be one of: {', '.join(LANGUAGES)}."
+        ) from None
+
+
 class ServicesApi(JsonApiView):
     def get(self, request: HttpRequest) -> HttpResponse:
         tenant = request.tenant
+        language = requested_language(request)
         snapshot = catalog_cache.orderable_services(tenant.id)
-        # The services array is encoded once per snapshot: a cache hit only concatenates bytes.
-        company = json.dumps({"slug": tenant.slug, "name": tenant.name}, ensure_ascii=False)
-        body = b'{"company":' + company.encode() + b',"services":' + snapshot.services_json() + b"}"
-        return HttpResponse(body, content_type="application/json")
+        # The services array is encoded once per snapshot and language: a hit concatenates bytes.
+        head = {"company": {"slug": tenant.slug, "name": tenant.name}, "language": language}
+        body = json.dumps(head, ensure_ascii=False).encode()[:-1]
+        body += b',"services":' + snapshot.listing_json(language) + b"}"
+        response = HttpResponse(body, content_type="application/json")
+        response["Content-Language"] = language
+        patch_vary_headers(response, ["Accept-Language"])
+        return response
 
 
 class OpenApiSchema(JsonApiView):

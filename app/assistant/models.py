@@ -43,7 +43,7 @@ class Message(models.Model):
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        PLACED = "placed"
+        PLACED = "placed"  # pending: the customer may still cancel it
         CONFIRMED = "confirmed"
         CANCELLED = "cancelled"
 
@@ -57,6 +57,8 @@ class Order(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the customer cancelled it (through the assistant); staff changes leave it empty.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

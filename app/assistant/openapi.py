@@ -58,6 +58,22 @@ def openapi_schema() -> dict[str, Any]:
             "/api/v1/services": {
                 "get": {
                     "summary": "The company's orderable services (cached catalog)",
+                    "parameters": [
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "required": False,
+                            "description": "Language of `name` and `description` (else "
+                            "Accept-Language decides; English by default).",
+                            "schema": {"type": "string", "enum": ["en", "ar"]},
+                        },
+                        {
+                            "name": "Accept-Language",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        },
+                    ],
                     "responses": {
                         "200": {
                             "description": "The catalog.",
@@ -67,6 +83,7 @@ def openapi_schema() -> dict[str, Any]:
                                 }
                             },
                         },
+                        "400": _error("Unsupported `lang`."),
                         **auth_errors,
                         "405": _error("Method not allowed."),
                     },
@@ -95,6 +112,11 @@ def openapi_schema() -> dict[str, Any]:
                     "properties": {
                         "reply": {"type": "string"},
                         "conversation_id": {"type": "string", "format": "uuid"},
+                        "language": {
+                            "type": "string",
+                            "enum": ["en", "ar"],
+                            "description": "the reply's language (ar: render right to left)",
+                        },
                         "order": {"$ref": "#/components/schemas/Order"},
                     },
                 },
@@ -113,16 +135,24 @@ def openapi_schema() -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "id": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "description": {"type": "string"},
+                        "name": {"type": "string", "description": "in the chosen language"},
+                        "description": {"type": "string", "description": "chosen language"},
+                        "names": {"$ref": "#/components/schemas/Texts"},
+                        "descriptions": {"$ref": "#/components/schemas/Texts"},
                         "price": {"type": "string", "description": "decimal"},
                         "currency": {"type": "string"},
                         "category": {"type": "string"},
                     },
                 },
+                "Texts": {
+                    "type": "object",
+                    "description": "The text in each language; '' where none was written.",
+                    "properties": {"en": {"type": "string"}, "ar": {"type": "string"}},
+                },
                 "Catalog": {
                     "type": "object",
                     "properties": {
+                        "language": {"type": "string", "enum": ["en", "ar"]},
                         "company": {
                             "type": "object",
                             "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},

@@ -13,7 +13,7 @@ from catalog.models import ApiKey, Company, Service
 class ServiceInline(admin.TabularInline):
     model = Service
     extra = 0
-    fields = ("name", "category", "price", "currency", "is_orderable", "is_active")
+    fields = ("name", "name_ar", "category", "price", "currency", "is_orderable", "is_active")
 
 
 @admin.register(Company)
@@ -37,10 +37,29 @@ class CompanyAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "company", "category", "price", "currency", "is_orderable", "is_active")
+    list_display = (
+        "name", "name_ar", "company", "category", "price", "currency", "is_orderable", "is_active",
+    )  # fmt: skip
     list_filter = ("company", "category", "is_orderable", "is_active")
     list_editable = ("is_orderable", "is_active")
-    search_fields = ("name", "description")
+    search_fields = ("name", "description", "name_ar", "description_ar")
+    fieldsets = (
+        (None, {"fields": ("company", "category", "price", "currency")}),
+        ("English", {"fields": ("name", "description")}),
+        (
+            "Arabic (optional: where empty, Arabic readers see the English text)",
+            {"fields": ("name_ar", "description_ar")},
+        ),
+        ("Availability", {"fields": ("is_orderable", "is_active")}),
+    )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """Arabic fields are typed right to left."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name.endswith("_ar"):
+            field.widget.attrs.update({"dir": "rtl", "lang": "ar"})
+        return field
+
     actions = ["make_orderable", "make_unorderable"]
 
     @admin.action(description="Mark selected services orderable")

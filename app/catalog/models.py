@@ -67,6 +67,9 @@ class Service(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="services")
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # Arabic texts, optional: where one is empty the English text is shown to Arabic readers.
+    name_ar = models.CharField("name (Arabic)", max_length=200, blank=True, default="")
+    description_ar = models.TextField("description (Arabic)", blank=True, default="")
     price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )

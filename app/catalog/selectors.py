@@ -5,7 +5,9 @@ from __future__ import annotations
 from catalog.models import Service
 from catalog.snapshot import CatalogSnapshot, ServiceEntry
 
-_FIELDS = ("id", "name", "description", "price", "currency", "category")
+_FIELDS = (
+    "id", "name", "description", "price", "currency", "category", "name_ar", "description_ar",
+)  # fmt: skip
 
 
 def catalog_snapshot_from_db(*, company_id: int) -> CatalogSnapshot:
@@ -14,8 +16,15 @@ def catalog_snapshot_from_db(*, company_id: int) -> CatalogSnapshot:
     ).values_list(*_FIELDS)
     services = tuple(
         ServiceEntry(
-            id=pk, name=name, description=desc, price=str(price), currency=cur, category=cat
+            id=pk,
+            name=name,
+            description=desc,
+            price=str(price),
+            currency=cur,
+            category=cat,
+            name_ar=name_ar,
+            description_ar=desc_ar,
         )
-        for pk, name, desc, price, cur, cat in rows
+        for pk, name, desc, price, cur, cat, name_ar, desc_ar in rows
     )
     return CatalogSnapshot(company_id=company_id, services=services)

@@ -33,6 +33,9 @@ LLM_ERRORS = Counter(
     ["provider", "reason"],
 )
 ORDERS_CREATED = Counter("wazen_orders_created", "Orders placed through the assistant.")
+ORDERS_CANCELLED = Counter(
+    "wazen_orders_cancelled", "Pending orders cancelled by their customer through the assistant."
+)
 MIGRATIONS_PENDING = Gauge(
     "wazen_migrations_pending",
     "Unapplied database migrations seen by the startup probe.",

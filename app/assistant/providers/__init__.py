@@ -6,9 +6,9 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from assistant.providers.base import Provider, ProviderError, ProviderReply, Turn
+from assistant.providers.base import Intent, Provider, ProviderError, ProviderReply, Turn
 
-__all__ = ["Provider", "ProviderError", "ProviderReply", "Turn", "get_provider"]
+__all__ = ["Intent", "Provider", "ProviderError", "ProviderReply", "Turn", "get_provider"]
 
 
 @cache

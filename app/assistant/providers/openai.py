@@ -1,7 +1,8 @@
 """Any OpenAI-compatible chat-completions endpoint, through the official SDK.
 
-The catalog goes into the system prompt; ordering is a tool call (`place_order`) whose argument
-must be a service id from the snapshot — the service layer re-checks it against the database.
+The catalog (names and descriptions in English and Arabic) goes into the system prompt; ordering,
+order status and cancelling are tool calls (providers/openai_tools.py) that the service layer
+checks against the database and carries out.
 """
 
 from __future__ import annotations
@@ -12,32 +13,24 @@ import openai
 from django.conf import settings
 
 from assistant.providers.base import Provider, ProviderError, ProviderReply, Turn
+from assistant.providers.openai_tools import TOOLS, tool_reply
 from catalog.snapshot import CatalogSnapshot
-
-ORDER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "place_order",
-        "description": "Place an order for one of the company's services on the customer's behalf.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "service_id": {"type": "integer", "description": "id of a catalog service"}
-            },
-            "required": ["service_id"],
-            "additionalProperties": False,
-        },
-    },
-}
 
 
 def system_prompt(company_name: str, snapshot: CatalogSnapshot) -> str:
     catalog = json.dumps(snapshot.to_payload()["services"], ensure_ascii=False)
     return (
         f"You are the customer assistant of {company_name}. Answer only questions about the "
-        "services below and help customers order them. Quote prices exactly as listed. When the "
-        "customer clearly asks to order a service, call place_order with its id. If a question "
-        "is unrelated, politely say what you can help with.\n"
+        "services below and help customers order them. Reply in the language of the customer's "
+        "last message: Arabic if it is written in Arabic script, otherwise English. Use the "
+        "service names and descriptions in that language (name_ar and description_ar for "
+        "Arabic; when they are empty, the English ones). Quote prices exactly as listed, with the "
+        "currency in the customer's language (SAR is ريال in Arabic). When the customer asks to "
+        "order, call place_order only for a service they named or the single service just "
+        "discussed; if it is unclear which, ask which one instead. When they ask where their "
+        "order is or about its status, call order_status; when they ask to cancel an order, call "
+        "cancel_order (with the order number if they gave one). If a question is unrelated, "
+        "politely say what you can help with.\n"
         f"Services (JSON): {catalog}"
     )
 
@@ -61,7 +54,7 @@ class OpenAIProvider(Provider):
         messages.append({"role": "user", "content": message})
         try:
             completion = self.client.chat.completions.create(
-                model=settings.OPENAI_MODEL, messages=messages, tools=[ORDER_TOOL]
+                model=settings.OPENAI_MODEL, messages=messages, tools=TOOLS
             )
         except openai.APITimeoutError as error:
             raise ProviderError("timeout", str(error)) from error
@@ -77,12 +70,12 @@ class OpenAIProvider(Provider):
             raise ProviderError("empty_response")
         choice = completion.choices[0].message
         for call in choice.tool_calls or []:
-            if call.type == "function" and call.function.name == "place_order":
-                try:
-                    service_id = int(json.loads(call.function.arguments)["service_id"])
-                except (ValueError, KeyError, TypeError) as error:
-                    raise ProviderError("bad_tool_call", call.function.arguments) from error
-                return ProviderReply(text=choice.content or "", order_service_id=service_id)
+            if call.type == "function":
+                intent = tool_reply(
+                    call.function.name, call.function.arguments, choice.content or ""
+                )
+                if intent is not None:
+                    return intent
         if not choice.content:
             raise ProviderError("empty_response")
         return ProviderReply(text=choice.content)

@@ -59,3 +59,30 @@ def test_admin_issue_key_action_shows_the_key_once(company, staff_client):
     text = response.content.decode()
     assert "New API key for acme" in text
     assert "wz_" in text
+
+
+def test_admin_edits_the_arabic_texts_right_to_left(redis_cache, company, staff_client):
+    service = Service.objects.get(company=company, name="Service 0")
+    page = staff_client.get(f"/admin/catalog/service/{service.pk}/change/").content.decode()
+    assert 'name="name_ar"' in page
+    assert page.count('dir="rtl"') == 2  # name_ar and description_ar
+    catalog_cache.orderable_services(company.id)  # cached before the edit
+    response = staff_client.post(
+        f"/admin/catalog/service/{service.pk}/change/",
+        {
+            "company": company.pk,
+            "name": "Service 0",
+            "description": "English",
+            "name_ar": "الخدمة صفر",
+            "description_ar": "وصف عربي",
+            "price": "100.00",
+            "currency": "SAR",
+            "category": "General",
+            "is_orderable": "on",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    entry = catalog_cache.orderable_services(company.id).get(service.pk)
+    assert (entry.name_ar, entry.description_ar) == ("الخدمة صفر", "وصف عربي")
+    assert (entry.name_in("ar"), entry.name_in("en")) == ("الخدمة صفر", "Service 0")

@@ -32,6 +32,14 @@ def test_seed_demo_prints_a_working_key_and_is_idempotent():
     assert tenant_for_key(first).id == tenant_for_key(second).id == demo.id
 
 
+def test_seed_demo_is_bilingual():
+    run("seed_demo")
+    demo = Company.objects.get(slug="demo")
+    rows = list(demo.services.values_list("name", "name_ar", "description_ar"))
+    assert all(name_ar and description_ar for _, name_ar, description_ar in rows), rows
+    assert ("Payroll", "مسير الرواتب") in {(name, name_ar) for name, name_ar, _ in rows}
+
+
 def test_issue_api_key(company):
     key = run("issue_api_key", "acme").strip()
     assert tenant_for_key(key).slug == "acme"

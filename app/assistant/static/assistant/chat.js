@@ -13,9 +13,20 @@
   }
   keyInput.value = sessionStorage.getItem("wazen-key") || "";
 
+  // Each message gets its own direction: an Arabic reply reads right to left even when it
+  // quotes an English service name, and an English one stays left to right.
+  const ARABIC = /[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]/g;
+  const LATIN = /[A-Za-z]/g;
+  function language(text) {
+    const arabic = (text.match(ARABIC) || []).length;
+    return arabic > (text.match(LATIN) || []).length ? "ar" : "en";
+  }
+
   function add(role, text, extraClass) {
     const item = document.createElement("li");
     item.className = role + (extraClass ? " " + extraClass : "");
+    item.lang = language(text);
+    item.dir = item.lang === "ar" ? "rtl" : "ltr";
     item.textContent = text;
     log.appendChild(item);
     item.scrollIntoView({ block: "end" });
