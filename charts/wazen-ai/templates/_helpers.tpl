@@ -408,11 +408,19 @@ keeps the pods and PVCs: delete the StatefulSet object only, then upgrade again.
 */}}
 {{- define "wazen-ai.guardVolumeClaimTemplates" -}}
 {{- $ctx := index . 0 }}
+{{- $existing := lookup "apps/v1" "StatefulSet" $ctx.Release.Namespace (index . 1) }}
+{{- if $existing }}
+{{- include "wazen-ai.checkVolumeClaimTemplates" (append . $existing) }}
+{{- end }}
+{{- end }}
+
+{{/* (list $ name persistence valuesPath existingStatefulSet): fail if the claim would change. */}}
+{{- define "wazen-ai.checkVolumeClaimTemplates" -}}
+{{- $ctx := index . 0 }}
 {{- $name := index . 1 }}
 {{- $persistence := index . 2 }}
 {{- $path := index . 3 }}
-{{- $existing := lookup "apps/v1" "StatefulSet" $ctx.Release.Namespace $name }}
-{{- if $existing }}
+{{- $existing := index . 4 }}
 {{- $claims := default (list) $existing.spec.volumeClaimTemplates }}
 {{- $had := "" }}
 {{- $hadClass := "" }}
@@ -424,13 +432,12 @@ keeps the pods and PVCs: delete the StatefulSet object only, then upgrade again.
 {{- end }}
 {{- $want := "" }}
 {{- if $persistence.enabled }}{{ $want = toString $persistence.size }}{{ end }}
-{{- $fix := printf "To apply it, keep the pods and volumes and recreate only the StatefulSet object: `kubectl -n %s delete statefulset %s --cascade=orphan`, then run the upgrade again (the chart README, \"Changing persistence\")." $ctx.Release.Namespace $name }}
+{{- $fix := printf "To apply it, keep the pods and volumes and recreate only the StatefulSet object: `kubectl -n %s delete statefulset %s --cascade=orphan`, then run the upgrade again (chart README, \"Changing persistence\")." $ctx.Release.Namespace $name }}
 {{- if ne (empty $had) (empty $want) }}
 {{- fail (printf "%s.enabled cannot change from %t to %t in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable. %s" $path (not (empty $had)) (not (empty $want)) $name $fix) }}
 {{- else if and $want (ne $had $want) }}
 {{- fail (printf "%s.size cannot change from %s to %s in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable (resize the PVC itself if its StorageClass allows expansion, and set %s.size to match). %s" $path $had $want $name $path $fix) }}
 {{- else if and $want $persistence.storageClass (ne $hadClass (toString $persistence.storageClass)) }}
 {{- fail (printf "%s.storageClass cannot change from %q to %q in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable. %s" $path $hadClass $persistence.storageClass $name $fix) }}
-{{- end }}
 {{- end }}
 {{- end }}

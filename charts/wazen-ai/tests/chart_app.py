@@ -86,12 +86,22 @@ def served_app(docs: list[dict[str, Any]], tmp_path: Path, redis_url: str) -> It
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
         PORT=str(http_port),
         METRICS_PORT=str(metrics_port),
+        # The image collects static files at build time (docker/Dockerfile); here, per app.
+        STATIC_ROOT=str(tmp_path / "static"),
     )
     one_off = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     assert manage(["migrate", "--noinput", "-v", "0"], one_off, timeout=120).returncode == 0
+    assert manage(["collectstatic", "--noinput", "-v", "0"], one_off, timeout=120).returncode == 0
     log = (tmp_path / "gunicorn.log").open("w")
     gunicorn = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), "config.wsgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(GUNICORN_CONF),
+            "config.wsgi:application",
+        ],
         cwd=APP_DIR,
         env=env,
         stdout=log,

@@ -547,7 +547,9 @@ def test_migrations_run_in_a_plain_job_and_pods_wait_for_them(default_docs: Docs
 
 def test_seed_demo_is_a_plain_job_that_waits_for_migrations(ci_renders: dict[str, Docs]) -> None:
     (job,) = [
-        j for j in find_all(ci_renders["demo-values.yaml"], "Job") if "seed-demo" in j["metadata"]["name"]
+        j
+        for j in find_all(ci_renders["demo-values.yaml"], "Job")
+        if "seed-demo" in j["metadata"]["name"]
     ]
     assert "helm.sh/hook" not in (job["metadata"].get("annotations") or {})
     assert job["spec"]["ttlSecondsAfterFinished"] == 3600

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from render import find_all, find_one, render
 from tests.servers import RedisServer, free_port
 
 pytestmark = [pytest.mark.chart, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
 def docs() -> list[dict[str, Any]]:
@@ -77,7 +77,11 @@ def test_wait_for_migrations_exits_on_sigterm_as_pid_1(
     pod stayed Terminating for its whole grace period and was then SIGKILLed (exit 137)."""
     spec = find_one(docs, "Deployment")["spec"]["template"]["spec"]
     args = container(spec, "wait-for-migrations")["args"]
-    seed = next(j for j in find_all(ci_renders["demo-values.yaml"], "Job") if "seed" in j["metadata"]["name"])
+    seed = next(
+        j
+        for j in find_all(ci_renders["demo-values.yaml"], "Job")
+        if "seed" in j["metadata"]["name"]
+    )
     assert container(seed["spec"]["template"]["spec"], "wait-for-migrations")["args"] == args
     prefix = pid_namespace_prefix()
     env = app_env(docs, tmp_path)  # an empty SQLite database: every migration is pending
