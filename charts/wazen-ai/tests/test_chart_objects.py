@@ -428,7 +428,7 @@ def test_generated_secrets_use_lookup_to_survive_upgrades() -> None:
     templates = Path(__file__).resolve().parent.parent / "templates"
     helper = (templates / "_helpers.tpl").read_text()
     assert 'lookup "v1" "Secret"' in helper
-    for name in ("secret.yaml", "redis-secret.yaml", "postgresql-secret.yaml"):
+    for name in ("secret.yaml", "redis/secret.yaml", "postgresql/secret.yaml"):
         assert "wazen-ai.generatedSecretValue" in (templates / name).read_text()
 
 
