@@ -435,9 +435,25 @@ keeps the pods and PVCs: delete the StatefulSet object only, then upgrade again.
 {{- $fix := printf "To apply it, keep the pods and volumes and recreate only the StatefulSet object: `kubectl -n %s delete statefulset %s --cascade=orphan`, then run the upgrade again (chart README, \"Changing persistence\")." $ctx.Release.Namespace $name }}
 {{- if ne (empty $had) (empty $want) }}
 {{- fail (printf "%s.enabled cannot change from %t to %t in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable. %s" $path (not (empty $had)) (not (empty $want)) $name $fix) }}
-{{- else if and $want (ne $had $want) }}
+{{- else if and $want (ne (include "wazen-ai.quantityBytes" $had) (include "wazen-ai.quantityBytes" $want)) }}
 {{- fail (printf "%s.size cannot change from %s to %s in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable (resize the PVC itself if its StorageClass allows expansion, and set %s.size to match). %s" $path $had $want $name $path $fix) }}
 {{- else if and $want $persistence.storageClass (ne $hadClass (toString $persistence.storageClass)) }}
 {{- fail (printf "%s.storageClass cannot change from %q to %q in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable. %s" $path $hadClass $persistence.storageClass $name $fix) }}
+{{- end }}
+{{- end }}
+
+{{/*
+A storage quantity in bytes ("1Gi" and "1024Mi" alike: the API server stores quantities in
+canonical form), or the quantity itself when its suffix is not a size suffix.
+*/}}
+{{- define "wazen-ai.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $num := regexFind "^[0-9.]+" $q }}
+{{- $suffix := trimPrefix $num $q }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- if and $num (hasKey $factors $suffix) }}
+{{- mulf (float64 $num) (get $factors $suffix) | int64 }}
+{{- else }}
+{{- $q }}
 {{- end }}
 {{- end }}

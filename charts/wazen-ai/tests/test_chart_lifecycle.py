@@ -239,12 +239,14 @@ def test_upgrade_changing_volume_claims_fails_with_the_way_out(
         (existing_statefulset("1Gi"), {"enabled": True}),
         # The cluster filled in its default StorageClass; the values leave it empty.
         (existing_statefulset("1Gi", "standard"), {"enabled": True}),
+        # The API server stores quantities in canonical form.
+        (existing_statefulset("1Gi"), {"enabled": True, "size": "1024Mi"}),
         (
             existing_statefulset("2Gi", "standard"),
             {"enabled": True, "size": "2Gi", "storageClass": "standard"},
         ),
     ],
-    ids=["off-off", "on-on", "default-class", "same-class"],
+    ids=["off-off", "on-on", "default-class", "canonical-size", "same-class"],
 )
 def test_upgrade_keeping_volume_claims_passes(
     guard_chart: Path, existing: dict[str, Any], persistence: dict[str, Any]
