@@ -5,9 +5,11 @@ the rendered manifests decide (defects 1-4 of issue 11).
   stored values back with `lookup` and renders the same Secret) changes no pod template.
 - Jobs are plain release resources (deleted by `helm uninstall`), named by their pod template
   (no churn on upgrades that change nothing), bounded in time and deleted after they finish.
-- An upgrade that would change a StatefulSet's volumeClaimTemplates fails with a clear message
-  (the check's logic is rendered against a fabricated existing StatefulSet: `lookup` needs a
-  cluster, which `helm template` never has).
+- An upgrade that would change a StatefulSet's volumeClaimTemplates fails with a clear message.
+
+Install → upgrade sequences run `helm template --dry-run=server` against fake_apiserver.py, which
+answers `lookup` with what the install rendered, as a cluster would after `helm install`. The
+check's other cases are rendered against fabricated existing StatefulSets.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from typing import Any
 
 import pytest
 import yaml
+from fake_apiserver import FakeAPIServer, fake_apiserver
 from render import (
     CHART_DIR,
     DEFAULT_NAMESPACE,
+    DEFAULT_RELEASE,
     HelmError,
     ci_values_files,
     find_all,
@@ -31,6 +35,7 @@ from render import (
     render,
     render_text,
     run_helm,
+    template_args,
 )
 
 pytestmark = pytest.mark.chart
@@ -95,6 +100,78 @@ def test_pod_templates_do_not_depend_on_the_generated_secrets() -> None:
             a_tpl["metadata"].get("annotations", {}).pop("checksum/secret", None)
             b_tpl["metadata"].get("annotations", {}).pop("checksum/secret", None)
             assert a_tpl == b_tpl, a["metadata"]["name"]
+
+
+def render_on(server: FakeAPIServer, set_values: dict[str, Any] | None = None) -> Docs:
+    """`helm template --dry-run=server` against the fake API server: `lookup` sees what is
+    stored there, as on an upgrade."""
+    server_side = ["--dry-run=server", "--disable-openapi-validation"]
+    args = [*template_args([], set_values), *server_side, "--kubeconfig", str(server.kubeconfig)]
+    return [d for d in yaml.safe_load_all(run_helm(*args).stdout) if d]
+
+
+def install_on(server: FakeAPIServer, set_values: dict[str, Any] | None = None) -> Docs:
+    """Render as `helm install` does (nothing stored yet) and store what it creates."""
+    docs = render_on(server, set_values)
+    for doc in docs:
+        if "helm.sh/hook" not in (doc["metadata"].get("annotations") or {}):
+            server.store(doc, DEFAULT_RELEASE)
+    return docs
+
+
+def pod_templates_by_owner(docs: Docs) -> dict[str, Any]:
+    return {
+        f"{d['kind']}/{d['metadata']['name']}": d["spec"]["template"]
+        for d in docs
+        if d["kind"] in ("Deployment", "StatefulSet", "Job")
+    }
+
+
+def test_first_upgrade_renders_what_the_install_created(tmp_path: Path) -> None:
+    """Install, then upgrade with the same values, with `lookup` answered by an API server
+    holding what the install created: same Secrets, same checksum/secret, same pod templates,
+    same Job names, so nothing restarts and no Job is re-created (defects 1 and 3)."""
+    with fake_apiserver(tmp_path) as server:
+        install = install_on(server)
+        upgrade = render_on(server)
+    assert [s["data"] for s in find_all(upgrade, "Secret")] == [
+        s["data"] for s in find_all(install, "Secret")
+    ]
+    assert annotation(upgrade, "Deployment", "wazen-ai", "checksum/secret") == annotation(
+        install, "Deployment", "wazen-ai", "checksum/secret"
+    )
+    assert pod_templates_by_owner(upgrade) == pod_templates_by_owner(install)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"redis.persistence.enabled": True},
+            "redis.persistence.enabled cannot change from false to true",
+        ),
+        (
+            {"postgresql.persistence.enabled": False},
+            "postgresql.persistence.enabled cannot change from true to false",
+        ),
+        (
+            {"postgresql.persistence.size": "20Gi"},
+            "postgresql.persistence.size cannot change from 8Gi to 20Gi",
+        ),
+    ],
+    ids=["redis-on", "postgresql-off", "postgresql-resize"],
+)
+def test_upgrade_changing_persistence_is_refused_through_lookup(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    """Defect 2, through the real `lookup` path: the StatefulSet the install created is read
+    back, and the upgrade fails before anything is applied, naming the way out."""
+    with fake_apiserver(tmp_path) as server:
+        install_on(server)
+        with pytest.raises(HelmError, match=message) as refused:
+            render_on(server, change)
+        assert "--cascade=orphan" in str(refused.value)
+        render_on(server, {"replicaCount": 3})  # other changes still go through
 
 
 # --- defects 3 and 4: Jobs never outlive their purpose or the release ------------------------
