@@ -12,15 +12,18 @@ import time
 
 import pytest
 import scenarios
+import yaml
 from chartinfo import dashboard_files, dashboard_queries, dashboard_variables
 from clients import log
 from cluster import (
+    CHART_DIR,
     K8S_CLUSTER,
     MONITORING_CRDS,
     MONITORING_NAMESPACE,
     NAMESPACE,
     RELEASE,
     SUITE_LABELS,
+    helm_values_args,
 )
 from suite import HARD, SOFT, UPGRADE
 
@@ -144,6 +147,36 @@ def test_dashboard_panels_have_data(kind_stack):
 def test_helm_test_passes(kind_stack):
     out = kind_stack.cluster.helm("test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout", "5m")
     log(f"kind: helm test\n{out}")
+
+
+def manifest_jobs(stack) -> list[str]:
+    """The Jobs the release's current manifest names (what `helm uninstall` will delete)."""
+    manifest = stack.cluster.helm("get", "manifest", RELEASE, "-n", NAMESPACE)
+    docs = [d for d in yaml.safe_load_all(manifest) if d]
+    return sorted(f"job.batch/{d['metadata']['name']}" for d in docs if d["kind"] == "Job")
+
+
+def test_failed_upgrade_then_rollback_leaves_only_the_manifests_jobs(kind_stack):
+    """Issue 11, defect 3: an upgrade that fails (its pods cannot start) and the rollback after
+    it must leave exactly the Jobs of the current manifest, none that uninstall would miss."""
+    values_files, set_values = SOFT
+    broken = {**set_values, "image.tag": "does-not-exist"}
+    try:
+        kind_stack.cluster.helm(
+            "upgrade", RELEASE, str(CHART_DIR), "-n", NAMESPACE,
+            *helm_values_args(values_files, broken), "--wait", "--timeout", "90s",
+        )  # fmt: skip
+    except RuntimeError as failed:
+        log(f"{kind_stack.name}: the broken upgrade failed as intended: {str(failed)[-200:]}")
+    else:
+        pytest.fail("an upgrade to an image that does not exist succeeded")
+    kind_stack.cluster.helm("rollback", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "10m")
+    scenarios.check_pods_ready(kind_stack)
+    deadline = time.monotonic() + 120  # the failed upgrade's Job is deleted in the background
+    while jobs(kind_stack) != manifest_jobs(kind_stack) and time.monotonic() < deadline:
+        time.sleep(3)
+    assert jobs(kind_stack) == manifest_jobs(kind_stack)
+    log(f"{kind_stack.name}: after a failed upgrade and a rollback, jobs {jobs(kind_stack)}")
 
 
 def test_helm_uninstall_leaves_only_documented_pvcs(kind_stack):
