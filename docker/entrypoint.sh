@@ -15,6 +15,24 @@ one_off() {
     unset PROMETHEUS_MULTIPROC_DIR
 }
 
+# Run a command as a child that gets our SIGTERM/SIGINT. As PID 1 this shell would otherwise
+# ignore SIGTERM (no default action for a namespace's init), and the pod would stay Terminating
+# for its whole grace period. Returns the child's status (143 when it was terminated).
+run_child() {
+    "$@" &
+    child=$!
+    trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+    status=0
+    wait "$child" || status=$?
+    if [ "$status" -gt 128 ] && kill -0 "$child" 2>/dev/null; then
+        # `wait` was interrupted by the trap: wait again for the child's own exit.
+        status=0
+        wait "$child" || status=$?
+    fi
+    trap - TERM INT
+    return "$status"
+}
+
 command="${1:-web}"
 [ "$#" -gt 0 ] && shift
 
@@ -24,7 +42,7 @@ case "$command" in
         ;;
     migrate)
         one_off
-        python manage.py wait_for_database --timeout "${DB_WAIT_TIMEOUT:-60}"
+        run_child python manage.py wait_for_database --timeout "${DB_WAIT_TIMEOUT:-60}"
         exec python manage.py migrate_locked --noinput "$@"
         ;;
     manage)

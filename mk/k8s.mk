@@ -26,5 +26,14 @@ stack-test: venv test-services tools stack-services ## The kind scenarios on thi
 	fi
 	WAZEN_STACK_MODE=$$mode $(PY) -m pytest k8s-tests/stack $(PYTEST_ARGS)
 
-k8s-test: venv tools ## kind suite: cluster, image, helm install, scenarios, helm test/upgrade/uninstall (needs kind + Docker or podman)
+# K8S_CLUSTER=kind (default) creates a kind cluster; K8S_CLUSTER=existing runs the same scenarios
+# on the cluster of KUBECONFIG, in namespaces of its own, delivering the image with
+# K8S_IMAGE_LOAD=kind|registry|command|none (IMAGE_REGISTRY=…, K8S_IMAGE_LOAD_COMMAND='… {tar}').
+# Images: IMAGE, REDIS_IMAGE, REDIS_EXPORTER_IMAGE, POSTGRES_IMAGE, PROMETHEUS_IMAGE. Upgrade
+# scenario: K8S_UPGRADE_FROM_REF (default: the previous version of charts/wazen-ai/). See
+# k8s-tests/README.md.
+K8S_CLUSTER ?= kind
+export K8S_CLUSTER
+
+k8s-test: venv tools ## Kubernetes suite on kind (default) or K8S_CLUSTER=existing (KUBECONFIG): install, scenarios, upgrade from the previous chart, helm test, uninstall
 	$(PY) -m pytest k8s-tests/kind -m k8s $(PYTEST_ARGS)

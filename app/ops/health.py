@@ -61,14 +61,26 @@ class Migrations(HealthCheck):
             raise ServiceUnavailable(f"{len(plan)} migration(s) not applied")
 
 
+# django-health-check answers 500 when a check fails; probes and load balancers expect 503.
+UNHEALTHY_UPSTREAM_STATUS = 500
+UNHEALTHY_STATUS = 503
+
+
 class ProbeView(HealthCheckView):
-    """JSON by default (probes and curl send */*), with the cache's state and statistics."""
+    """JSON by default (probes and curl send */*), with the cache's state and statistics.
+
+    A failing check answers 503, not django-health-check's 500: load balancers and monitors read
+    503 as "not ready, try elsewhere", while 500 reads as a bug in the app.
+    """
 
     async def get(self, request, *args, **kwargs):
         if "format" not in request.GET and request.headers.get("accept", "*/*") in ("*/*", ""):
             request.GET = request.GET.copy()
             request.GET["format"] = "json"
-        return await super().get(request, *args, **kwargs)
+        response = await super().get(request, *args, **kwargs)
+        if response.status_code == UNHEALTHY_UPSTREAM_STATUS:
+            response.status_code = UNHEALTHY_STATUS
+        return response
 
     def render_to_response_json(self, status: int) -> JsonResponse:
         checks = {repr(r.check): "OK" if r.error is None else str(r.error) for r in self.results}

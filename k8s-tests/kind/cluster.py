@@ -1,6 +1,14 @@
-"""The kind stand-up of the stack: a kind cluster, the image loaded into it, the chart installed
-with helm, a minimal Prometheus (official prom/prometheus image) scraping what the
+"""The Kubernetes stand-up of the stack: a kind cluster (K8S_CLUSTER=kind, the default) or the
+cluster KUBECONFIG points at (K8S_CLUSTER=existing), the image delivered to it, the chart
+installed with helm, a minimal Prometheus (official prom/prometheus image) scraping what the
 ServiceMonitor selects, and a `scenarios.Stack` reaching it all through kubectl port-forward.
+
+Everything the suite creates lives in two namespaces of its own (the release's and its
+Prometheus'), plus the two monitoring CRDs when the cluster lacks them and the suite may create
+them; all of it is deleted at the end. Configuration (environment, see k8s-tests/README.md):
+K8S_CLUSTER, K8S_NAMESPACE, K8S_MONITORING_NAMESPACE, K8S_IMAGE_LOAD (kind | registry | command |
+none), IMAGE_REGISTRY, K8S_IMAGE_LOAD_COMMAND, IMAGE, REDIS_IMAGE, REDIS_EXPORTER_IMAGE,
+POSTGRES_IMAGE, PROMETHEUS_IMAGE.
 
 Nothing here has been run on a cluster from this repository's development machine (no cluster
 can run there); see k8s-tests/README.md.
@@ -11,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import textwrap
@@ -25,8 +34,17 @@ from tests.servers import free_port, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 KIND_CONFIG = HERE / "kind-config.yaml"
+# kind: a throw-away kind cluster; existing: the cluster of KUBECONFIG (staging, a dev cluster).
+K8S_CLUSTER = os.environ.get("K8S_CLUSTER", "kind")
 IMAGE = os.environ.get("IMAGE", "localhost/wazen-ai:dev")
 PROMETHEUS_IMAGE = os.environ.get("PROMETHEUS_IMAGE", "docker.io/prom/prometheus:v2.55.1")
+# Chart value prefix -> environment variable naming the image the suite installs there (unset:
+# the chart's default, an official image the cluster pulls). `helm test` runs the app image.
+SERVICE_IMAGES = {
+    "redis.image": "REDIS_IMAGE",
+    "redis.metrics.image": "REDIS_EXPORTER_IMAGE",
+    "postgresql.image": "POSTGRES_IMAGE",
+}
 OPERATOR_VERSION = os.environ.get("PROMETHEUS_OPERATOR_VERSION", "v0.77.1")
 OPERATOR_CRD_BASE = (
     "https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/"
@@ -36,9 +54,39 @@ OPERATOR_CRDS = (
     "monitoring.coreos.com_servicemonitors.yaml",
     "monitoring.coreos.com_prometheusrules.yaml",
 )
-RELEASE = "wazen"
-NAMESPACE = "wazen"
-MONITORING_NAMESPACE = "wazen-monitoring"
+RELEASE = os.environ.get("K8S_RELEASE", "wazen")
+# On a shared cluster the namespace is new for every run, so runs never meet.
+NAMESPACE = os.environ.get("K8S_NAMESPACE") or (
+    "wazen" if K8S_CLUSTER == "kind" else f"wazen-test-{secrets.token_hex(3)}"
+)
+MONITORING_NAMESPACE = os.environ.get("K8S_MONITORING_NAMESPACE") or f"{NAMESPACE}-monitoring"
+# Label of every object the suite itself creates (Prometheus, its Role, the test clients).
+SUITE_LABELS = {"app.kubernetes.io/part-of": "wazen-tests"}
+
+
+def image_values(prefix: str, ref: str) -> dict[str, str]:
+    """Chart values placing an image reference (`repo:tag` or `repo@sha256:…`) under prefix."""
+    if "@" in ref:
+        repository, digest = ref.split("@", 1)
+        return {f"{prefix}.repository": repository, f"{prefix}.digest": digest}
+    repository, _, tag = ref.rpartition(":")
+    if not repository or "/" in tag:  # no tag: "registry:5000/name" has no tag either
+        return {f"{prefix}.repository": ref, f"{prefix}.tag": "latest"}
+    return {f"{prefix}.repository": repository, f"{prefix}.tag": tag}
+
+
+@dataclass
+class Delivered:
+    """How the cluster finds the app image once delivered: its reference and pull policy."""
+
+    app: str = IMAGE
+    pull_policy: str = "Never"
+
+
+# Set by the session's image fixture (deliver_image); read by helm_values_args and the clients.
+DELIVERED = Delivered()
+# Set by install_operator_crds: False when the CRDs are absent and cannot be created.
+MONITORING_CRDS = {"available": True, "created_by_suite": False}
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 600, check: bool = True) -> str:
@@ -66,29 +114,70 @@ def container_provider() -> tuple[str | None, str]:
     return None, "neither a Docker daemon nor podman answers (`docker info` / `podman info`)"
 
 
+def image_load_mode() -> str:
+    """K8S_IMAGE_LOAD, or what fits the cluster: kind load for kind; for an existing cluster a
+    registry push when IMAGE_REGISTRY is set, the command when K8S_IMAGE_LOAD_COMMAND is set,
+    else nothing (the image is already there, or pullable)."""
+    mode = os.environ.get("K8S_IMAGE_LOAD")
+    if mode:
+        if mode not in ("kind", "registry", "command", "none"):
+            raise ValueError(f"K8S_IMAGE_LOAD={mode!r}: use kind, registry, command or none")
+        return mode
+    if K8S_CLUSTER == "kind":
+        return "kind"
+    if os.environ.get("IMAGE_REGISTRY"):
+        return "registry"
+    if os.environ.get("K8S_IMAGE_LOAD_COMMAND"):
+        return "command"
+    return "none"
+
+
 def missing_tool() -> str | None:
-    """The first thing the kind suite lacks, as one line, or None."""
-    for tool in ("kind", "helm", "kubectl"):
+    """The first thing the suite lacks, as one line, or None."""
+    if K8S_CLUSTER not in ("kind", "existing"):
+        return f"K8S_CLUSTER={K8S_CLUSTER!r}: use kind or existing"
+    tools = ("kind", "helm", "kubectl") if K8S_CLUSTER == "kind" else ("helm", "kubectl")
+    for tool in tools:
         if not shutil.which(tool):
             return f"`{tool}` is not on PATH"
+    mode = image_load_mode()
+    if mode == "registry" and not os.environ.get("IMAGE_REGISTRY"):
+        return "K8S_IMAGE_LOAD=registry needs IMAGE_REGISTRY (e.g. registry.example.com/team)"
+    if mode == "command" and "{tar}" not in os.environ.get("K8S_IMAGE_LOAD_COMMAND", ""):
+        return (
+            "K8S_IMAGE_LOAD=command needs K8S_IMAGE_LOAD_COMMAND with {tar}, "
+            "e.g. 'ctr -n k8s.io images import {tar}'"
+        )
+    if K8S_CLUSTER == "existing":
+        kubeconfig = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+        if not any(Path(p).is_file() for p in kubeconfig.split(os.pathsep) if p):
+            return f"K8S_CLUSTER=existing needs a kubeconfig (KUBECONFIG={kubeconfig} not found)"
+        probe = subprocess.run(
+            ["kubectl", "version", "--request-timeout=10s", "-o", "json"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        if probe.returncode != 0:
+            return f"the cluster of KUBECONFIG does not answer: {probe.stderr.strip()[:200]}"
+    if mode == "none" and K8S_CLUSTER == "existing":
+        return None
     provider, why = container_provider()
     return None if provider else why
 
 
 @dataclass
-class KindCluster:
+class Cluster:
+    """kubectl and helm against one cluster, with the project's helm directories."""
+
     name: str
     workdir: Path
-    provider: str
-    kubeconfig: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.kubeconfig = self.workdir / "kubeconfig"
+    provider: str | None  # the container engine that builds, saves or pushes images
+    kubeconfig: Path | None = field(init=False, default=None)
 
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["KUBECONFIG"] = str(self.kubeconfig)
+        if self.kubeconfig is not None:
+            env["KUBECONFIG"] = str(self.kubeconfig)
         if self.provider == "podman":
             env["KIND_EXPERIMENTAL_PROVIDER"] = "podman"
         for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
@@ -114,6 +203,30 @@ class KindCluster:
         )
         assert proc.returncode == 0, f"kubectl apply: {proc.stderr}"
 
+    def has_api(self, group: str) -> bool:
+        out = self.kubectl("api-resources", "--api-group", group, "-o", "name", check=False)
+        return bool(out.strip())
+
+    def can(self, verb: str, resource: str, namespace: str | None = None) -> bool:
+        args = ["auth", "can-i", verb, resource] + (["-n", namespace] if namespace else [])
+        return self.kubectl(*args, check=False).strip() == "yes"
+
+    def create(self) -> None:
+        raise NotImplementedError
+
+    def delete(self) -> None:
+        raise NotImplementedError
+
+    def load_archive(self, archive: Path, image: str) -> None:
+        """Put a saved image into the cluster's nodes (kind only)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot load {image}: set K8S_IMAGE_LOAD")
+
+
+@dataclass
+class KindCluster(Cluster):
+    def __post_init__(self) -> None:
+        self.kubeconfig = self.workdir / "kubeconfig"
+
     def create(self) -> None:
         args = ["kind", "create", "cluster", "--name", self.name, "--config", str(KIND_CONFIG)]
         args += ["--kubeconfig", str(self.kubeconfig), "--wait", "180s"]
@@ -128,19 +241,107 @@ class KindCluster:
         log(f"kind: cluster {self.name} deleted")
 
     def load_image(self, image: str) -> None:
-        started = time.monotonic()
         if self.provider == "docker":
             run("kind", "load", "docker-image", image, "--name", self.name, env=self.env)
         else:
-            archive = self.workdir / "image.tar"
-            run("podman", "save", "--format", "docker-archive", "-o", str(archive), image)
-            run("kind", "load", "image-archive", str(archive), "--name", self.name, env=self.env)
-            archive.unlink()
-        log(f"kind: {image} loaded in {time.monotonic() - started:.0f}s")
+            archive = save_image(self.provider, image, self.workdir)
+            try:
+                self.load_archive(archive, image)
+            finally:
+                archive.unlink()
 
-    def has_api(self, group: str) -> bool:
-        out = self.kubectl("api-resources", "--api-group", group, "-o", "name", check=False)
-        return bool(out.strip())
+    def load_archive(self, archive: Path, image: str) -> None:
+        run("kind", "load", "image-archive", str(archive), "--name", self.name, env=self.env)
+
+
+@dataclass
+class ExistingCluster(Cluster):
+    """The cluster KUBECONFIG points at. The suite creates its namespaces there (and the two
+    monitoring CRDs if missing and allowed), and deletes what it created at the end."""
+
+    def create(self) -> None:
+        for namespace in (NAMESPACE, MONITORING_NAMESPACE):
+            exists = self.kubectl("get", "namespace", namespace, "-o", "name", check=False)
+            if exists.strip():
+                raise RuntimeError(
+                    f"namespace {namespace} already exists: the suite only works in namespaces "
+                    "it creates (unset K8S_NAMESPACE for a fresh name, or delete it)"
+                )
+        for namespace in (NAMESPACE, MONITORING_NAMESPACE):
+            self.kubectl("create", "namespace", namespace)
+            self.kubectl(
+                "label", "namespace", namespace, *[f"{k}={v}" for k, v in SUITE_LABELS.items()]
+            )
+        log(f"existing cluster: namespaces {NAMESPACE}, {MONITORING_NAMESPACE} created")
+
+    def delete(self) -> None:
+        for namespace in (NAMESPACE, MONITORING_NAMESPACE):
+            self.kubectl("delete", "namespace", namespace, "--ignore-not-found", "--wait=true",
+                         "--timeout=300s", check=False)  # fmt: skip
+        if MONITORING_CRDS["created_by_suite"]:
+            for crd in OPERATOR_CRDS:
+                name = crd.removeprefix("monitoring.coreos.com_").removesuffix(".yaml")
+                self.kubectl("delete", "crd", f"{name}.monitoring.coreos.com", "--ignore-not-found",
+                             check=False)  # fmt: skip
+        left = [
+            ns for ns in (NAMESPACE, MONITORING_NAMESPACE)
+            if self.kubectl("get", "namespace", ns, "-o", "name", check=False).strip()
+        ]  # fmt: skip
+        pending = f" (still terminating: {left})" if left else ""
+        log(f"existing cluster: suite namespaces deleted{pending}")
+
+
+def make_cluster(workdir: Path) -> Cluster:
+    provider, _ = container_provider()
+    if K8S_CLUSTER == "existing":
+        return ExistingCluster("existing", workdir, provider)
+    if provider is None:
+        raise RuntimeError("kind needs a Docker daemon or podman")
+    return KindCluster(os.environ.get("KIND_CLUSTER_NAME", "wazen-k8s-test"), workdir, provider)
+
+
+def save_image(provider: str | None, image: str, workdir: Path) -> Path:
+    """`docker|podman save` of an image to a docker-archive tarball in workdir."""
+    if provider is None:
+        raise RuntimeError(f"saving {image} needs docker or podman")
+    archive = workdir / f"image-{secrets.token_hex(3)}.tar"
+    if provider == "docker":
+        run("docker", "save", "-o", str(archive), image)
+    else:
+        run("podman", "save", "--format", "docker-archive", "-o", str(archive), image)
+    return archive
+
+
+def deliver_image(cluster: Cluster, image: str) -> Delivered:
+    """Make `image` (built locally) runnable on the cluster, the K8S_IMAGE_LOAD way; return the
+    reference pods use and their pull policy."""
+    mode = image_load_mode()
+    started = time.monotonic()
+    if mode == "kind":
+        assert isinstance(cluster, KindCluster), "K8S_IMAGE_LOAD=kind needs K8S_CLUSTER=kind"
+        cluster.load_image(image)
+        delivered = Delivered(image, "Never")
+    elif mode == "registry":
+        registry = os.environ["IMAGE_REGISTRY"].rstrip("/")
+        target = f"{registry}/{image.rsplit('/', 1)[-1]}"
+        engine = cluster.provider or "docker"
+        run(engine, "tag", image, target)
+        run(engine, "push", target, timeout=1200)
+        delivered = Delivered(target, "Always")
+    elif mode == "command":
+        archive = save_image(cluster.provider, image, cluster.workdir)
+        try:
+            command = os.environ["K8S_IMAGE_LOAD_COMMAND"].format(
+                tar=shlex.quote(str(archive)), image=shlex.quote(image)
+            )
+            run("sh", "-c", command, env=cluster.env, timeout=1200)
+        finally:
+            archive.unlink()
+        delivered = Delivered(image, "Never")
+    else:
+        delivered = Delivered(image, os.environ.get("K8S_IMAGE_PULL_POLICY", "IfNotPresent"))
+    log(f"{cluster.name}: {image} delivered ({mode}) in {time.monotonic() - started:.0f}s")
+    return delivered
 
 
 def render_for(values_files: list[str], set_values: dict) -> Chart:
@@ -149,29 +350,50 @@ def render_for(values_files: list[str], set_values: dict) -> Chart:
     return render(values_files, set_values, release=RELEASE, namespace=NAMESPACE)
 
 
-def install_operator_crds(cluster: KindCluster) -> None:
+def install_operator_crds(cluster: Cluster) -> None:
     """The ServiceMonitor and PrometheusRule CRDs only (no operator): the API server then
     validates and stores the chart's monitoring objects, and the suite's plain Prometheus
-    scrapes what the ServiceMonitor selects."""
+    scrapes what the ServiceMonitor selects. On a cluster that lacks them where the suite may
+    not create CRDs, the release is installed without them and the test that reads them back
+    is skipped (saying so)."""
     if cluster.has_api("monitoring.coreos.com"):
+        return
+    if not cluster.can("create", "customresourcedefinitions"):
+        MONITORING_CRDS["available"] = False
+        log(f"{cluster.name}: no monitoring.coreos.com CRDs and no right to create them: "
+            "ServiceMonitor/PrometheusRule are not installed (their test is skipped)")  # fmt: skip
         return
     for crd in OPERATOR_CRDS:
         cluster.kubectl("apply", "--server-side", "-f", f"{OPERATOR_CRD_BASE}/{crd}")
+    MONITORING_CRDS["created_by_suite"] = True
     for crd in OPERATOR_CRDS:
         name = crd.removeprefix("monitoring.coreos.com_").removesuffix(".yaml")
         cluster.kubectl(
             "wait", "--for=condition=Established", f"crd/{name}.monitoring.coreos.com",
             "--timeout=60s",
         )  # fmt: skip
-    log("kind: prometheus-operator CRDs (ServiceMonitor, PrometheusRule) installed")
+    log(f"{cluster.name}: prometheus-operator CRDs (ServiceMonitor, PrometheusRule) installed")
 
 
-def helm_values_args(values_files: list[str], set_values: dict) -> list[str]:
+def helm_values_args(
+    values_files: list[str], set_values: dict, chart_dir: Path = CHART_DIR
+) -> list[str]:
+    """helm -f/--set-json arguments: the values, the delivered app image, the configured
+    service images, and monitoring off when the cluster cannot store its objects."""
     args = []
     for values_file in values_files:
-        args += ["-f", str(CHART_DIR / values_file)]
-    image = {"image.repository": IMAGE.rsplit(":", 1)[0], "image.tag": IMAGE.rsplit(":", 1)[1]}
-    for key, value in {**image, "image.pullPolicy": "Never", **set_values}.items():
+        args += ["-f", str(chart_dir / values_file)]
+    images = {**image_values("image", DELIVERED.app), "image.pullPolicy": DELIVERED.pull_policy}
+    for prefix, variable in SERVICE_IMAGES.items():
+        if os.environ.get(variable):
+            images.update(image_values(prefix, os.environ[variable]))
+    monitoring = {}
+    if not MONITORING_CRDS["available"]:
+        monitoring = {
+            "monitoring.serviceMonitor.enabled": False,
+            "monitoring.prometheusRule.enabled": False,
+        }
+    for key, value in {**images, **set_values, **monitoring}.items():
         args += ["--set-json", f"{key}={json.dumps(value)}"]
     return args
 
@@ -179,7 +401,7 @@ def helm_values_args(values_files: list[str], set_values: dict) -> list[str]:
 class PortForward:
     """`kubectl port-forward` to 127.0.0.1; restarted when it dies (pods come and go)."""
 
-    def __init__(self, cluster: KindCluster, namespace: str, target: str, port: int) -> None:
+    def __init__(self, cluster: Cluster, namespace: str, target: str, port: int) -> None:
         self.cluster, self.namespace, self.target, self.port = cluster, namespace, target, port
         self.local = free_port()
         self.process: subprocess.Popen | None = None
@@ -236,7 +458,7 @@ class InClusterClient:
     image's Python), so a rollout is seen as cluster clients see it, not through a
     port-forward that is pinned to one pod."""
 
-    def __init__(self, cluster: KindCluster, target: str, api_key: str, seconds: float) -> None:
+    def __init__(self, cluster: Cluster, target: str, api_key: str, seconds: float) -> None:
         self.cluster = cluster
         self.name = f"wazen-client-{secrets.token_hex(3)}"
         security = {
@@ -247,14 +469,14 @@ class InClusterClient:
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": self.name, "namespace": NAMESPACE},
+            "metadata": {"name": self.name, "namespace": NAMESPACE, "labels": SUITE_LABELS},
             "spec": {
                 "restartPolicy": "Never",
                 "containers": [
                     {
                         "name": "client",
-                        "image": IMAGE,
-                        "imagePullPolicy": "Never",
+                        "image": DELIVERED.app,
+                        "imagePullPolicy": DELIVERED.pull_policy,
                         "command": ["python", "-c", CLIENT_SCRIPT],
                         "env": [
                             {"name": "TARGET", "value": target},
@@ -299,15 +521,21 @@ def prometheus_manifests(chart: Chart) -> list[dict]:
         "scrape_configs": [e.kubernetes_scrape_config() for e in chart.metrics_endpoints()],
     }
     rules = {"groups": chart.rule_groups(interval=RULE_INTERVAL)}
-    labels = {"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/part-of": "wazen-tests"}
+    labels = {"app.kubernetes.io/name": "prometheus", **SUITE_LABELS}
     meta = {"name": "prometheus", "namespace": ns, "labels": labels}
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        # Namespaced RBAC only (no cluster-admin needed): the scrape config discovers endpoints
+        # in the release's namespace alone, so a Role there is enough.
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": "wazen-tests-prometheus", "labels": labels},
+            "kind": "Role",
+            "metadata": {
+                "name": "wazen-tests-prometheus",
+                "namespace": NAMESPACE,
+                "labels": labels,
+            },
             "rules": [
                 {
                     "apiGroups": [""],
@@ -323,11 +551,15 @@ def prometheus_manifests(chart: Chart) -> list[dict]:
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "wazen-tests-prometheus", "labels": labels},
+            "kind": "RoleBinding",
+            "metadata": {
+                "name": "wazen-tests-prometheus",
+                "namespace": NAMESPACE,
+                "labels": labels,
+            },
             "roleRef": {
                 "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
+                "kind": "Role",
                 "name": "wazen-tests-prometheus",
             },
             "subjects": [{"kind": "ServiceAccount", "name": "prometheus", "namespace": ns}],
@@ -404,7 +636,7 @@ def prometheus_manifests(chart: Chart) -> list[dict]:
 class KindStack:
     """A `scenarios.Stack` on the kind cluster."""
 
-    cluster: KindCluster
+    cluster: Cluster
     chart: Chart
     name: str = "kind"
     api_key: str = ""
@@ -523,7 +755,10 @@ class KindStack:
 
     # -- extras --------------------------------------------------------------------------------
     def deploy_prometheus(self) -> None:
-        self.cluster.apply(prometheus_manifests(self.chart))
+        docs = prometheus_manifests(self.chart)
+        if K8S_CLUSTER != "kind":  # created by the suite beforehand; patching it needs more rights
+            docs = [d for d in docs if d["kind"] != "Namespace"]
+        self.cluster.apply(docs)
         self.cluster.kubectl(
             "rollout", "status", "-n", MONITORING_NAMESPACE, "deployment/prometheus",
             "--timeout=300s",
@@ -552,3 +787,31 @@ class KindStack:
         for forward in self.forwards.values():
             forward.stop()
         self.forwards.clear()
+
+
+# -- the previous chart version --------------------------------------------------------------
+def previous_chart_ref() -> str | None:
+    """K8S_UPGRADE_FROM_REF, or the newest commit whose charts/wazen-ai/ differs from the working
+    tree's (the last commit that changed the chart, or the one before it when the working tree
+    is that commit); None when no commit qualifies."""
+    if os.environ.get("K8S_UPGRADE_FROM_REF"):
+        return os.environ["K8S_UPGRADE_FROM_REF"]
+    chart = str(CHART_DIR.relative_to(ROOT))
+    commits = run("git", "-C", str(ROOT), "log", "--format=%H", "-n", "50", "--", chart).split()
+    for commit in commits:
+        same = subprocess.run(
+            ["git", "-C", str(ROOT), "diff", "--quiet", commit, "--", chart], check=False
+        )
+        if same.returncode == 1:  # differs from the working tree
+            return commit
+    return None
+
+
+def chart_at(ref: str, workdir: Path) -> Path:
+    """charts/wazen-ai as it was at a git ref, extracted under workdir."""
+    chart = str(CHART_DIR.relative_to(ROOT))
+    archive = workdir / "chart.tar"
+    run("git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), ref, chart)
+    run("tar", "-xf", str(archive), "-C", str(workdir))
+    archive.unlink()
+    return workdir / chart

@@ -1,8 +1,13 @@
-"""Fixtures of the kind suite (`make k8s-test`): one cluster for the session, always deleted at
-the end, also on failure (KEEP_CLUSTER=1 keeps it for debugging).
+"""Fixtures of the Kubernetes suite (`make k8s-test`): one cluster for the session.
 
-Skips every test with one line naming the missing tool when kind, helm, kubectl or a container
-engine (a Docker daemon, or podman via KIND_EXPERIMENTAL_PROVIDER=podman) is absent.
+K8S_CLUSTER=kind (default): a kind cluster, always deleted at the end, also on failure
+(KEEP_CLUSTER=1 keeps it for debugging). K8S_CLUSTER=existing: the cluster of KUBECONFIG; the
+suite creates its own namespaces there and deletes them (and the monitoring CRDs, if it created
+them) at the end (KEEP_CLUSTER=1 keeps them).
+
+Skips every test with one line naming what is missing: kind, helm, kubectl, a container engine
+(a Docker daemon, or podman via KIND_EXPERIMENTAL_PROVIDER=podman) where one is needed, or a
+kubeconfig whose cluster answers.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ import pytest
 from chartinfo import ROOT
 from clients import log
 from cluster import (
+    DELIVERED,
     IMAGE,
+    K8S_CLUSTER,
     NAMESPACE,
-    KindCluster,
+    Cluster,
     KindStack,
-    container_provider,
+    deliver_image,
+    image_load_mode,
     install_operator_crds,
+    make_cluster,
     missing_tool,
     render_for,
 )
@@ -36,57 +45,70 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.k8s)
     missing = missing_tool() if mine else None
     if missing:
-        log(f"kind suite skipped: {missing}")
-        skip = pytest.mark.skip(reason=f"kind suite skipped: {missing}")
+        log(f"k8s suite ({K8S_CLUSTER}) skipped: {missing}")
+        skip = pytest.mark.skip(reason=f"k8s suite ({K8S_CLUSTER}) skipped: {missing}")
         for item in mine:
             item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """The session's kind cluster; deleted at the end whatever happened (KEEP_CLUSTER=1 keeps
-    it). With KIND_LOGS_DIR set, a failed run exports the node and pod logs there first."""
-    provider, _ = container_provider()
-    name = os.environ.get("KIND_CLUSTER_NAME", "wazen-k8s-test")
-    cluster = KindCluster(name, tmp_path_factory.mktemp("kind"), provider)
-    log(f"kind: creating cluster {name} with {provider}")
+    """The session's cluster: a new kind cluster, or the existing one with the suite's own
+    namespaces. Whatever happened, the kind cluster or the namespaces are deleted at the end
+    (KEEP_CLUSTER=1 keeps them). With KIND_LOGS_DIR set, a failed kind run exports the node
+    and pod logs there first."""
+    cluster = make_cluster(tmp_path_factory.mktemp("k8s"))
+    log(f"{cluster.name}: setting up ({K8S_CLUSTER}, {cluster.provider or 'no container engine'}, "
+        f"namespace {NAMESPACE})")  # fmt: skip
     try:
         cluster.create()
         yield cluster
     finally:
         logs_dir = os.environ.get("KIND_LOGS_DIR")
-        if logs_dir and request.session.testsfailed:
+        if logs_dir and request.session.testsfailed and K8S_CLUSTER == "kind":
             subprocess.run(
-                ["kind", "export", "logs", logs_dir, "--name", name], env=cluster.env, check=False
+                ["kind", "export", "logs", logs_dir, "--name", cluster.name],
+                env=cluster.env,
+                check=False,
             )
             log(f"kind: logs exported to {logs_dir}")
         if os.environ.get("KEEP_CLUSTER") == "1":
-            log(f"kind: KEEP_CLUSTER=1, cluster {name} kept (KUBECONFIG={cluster.kubeconfig})")
+            kubeconfig = cluster.env.get("KUBECONFIG", "")
+            log(f"{cluster.name}: KEEP_CLUSTER=1, kept (KUBECONFIG={kubeconfig}, {NAMESPACE})")
         else:
             cluster.delete()
 
 
 @pytest.fixture(scope="session")
-def image(cluster: KindCluster) -> str:
-    """Build the app image with the Makefile's recipe and load it into the node."""
-    if os.environ.get("SKIP_IMAGE_BUILD") != "1":
+def image(cluster: Cluster) -> str:
+    """Build the app image with the Makefile's recipe (SKIP_IMAGE_BUILD=1: use IMAGE as it is)
+    and deliver it to the cluster the K8S_IMAGE_LOAD way."""
+    needs_build = image_load_mode() != "none" and cluster.provider is not None
+    if os.environ.get("SKIP_IMAGE_BUILD") != "1" and needs_build:
         started = time.monotonic()
-        engine = "docker" if cluster.provider == "docker" else "podman"
         subprocess.run(
-            ["make", "-C", str(ROOT), "image", f"CONTAINER_ENGINE={engine}", f"IMAGE={IMAGE}"],
+            [
+                "make",
+                "-C",
+                str(ROOT),
+                "image",
+                f"CONTAINER_ENGINE={cluster.provider}",
+                f"IMAGE={IMAGE}",
+            ],
             check=True,
         )
-        log(f"kind: image {IMAGE} built in {time.monotonic() - started:.0f}s")
-    cluster.load_image(IMAGE)
-    return IMAGE
+        log(f"{cluster.name}: image {IMAGE} built in {time.monotonic() - started:.0f}s")
+    delivered = deliver_image(cluster, IMAGE)
+    DELIVERED.app, DELIVERED.pull_policy = delivered.app, delivered.pull_policy
+    return delivered.app
 
 
 @pytest.fixture(scope="session")
-def kind_stack(cluster: KindCluster, image: str):
+def kind_stack(cluster: Cluster, image: str):
     """The release installed with the suite's ci/ values (soft readiness), seeded, with the
     suite's Prometheus scraping it."""
     install_operator_crds(cluster)
-    stack = KindStack(cluster, render_for(*SOFT))
+    stack = KindStack(cluster, render_for(*SOFT), name=K8S_CLUSTER)
     try:
         stack.install(*SOFT)
         stack.seed_api_key()

@@ -1,4 +1,5 @@
-"""The kind integration suite (`make k8s-test`; see k8s-tests/README.md for where it has run).
+"""The Kubernetes suite (`make k8s-test`, on kind or with K8S_CLUSTER=existing on the cluster of
+KUBECONFIG; see k8s-tests/README.md for where it has run).
 
 Tests run in file order on one release; each leaves Redis up and every pod Ready, and the last
 one uninstalls the release.
@@ -9,11 +10,41 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import scenarios
+import yaml
 from chartinfo import dashboard_files, dashboard_queries, dashboard_variables
 from clients import log
-from cluster import MONITORING_NAMESPACE, NAMESPACE, RELEASE
+from cluster import (
+    CHART_DIR,
+    K8S_CLUSTER,
+    MONITORING_CRDS,
+    MONITORING_NAMESPACE,
+    NAMESPACE,
+    RELEASE,
+    SUITE_LABELS,
+    helm_values_args,
+)
 from suite import HARD, SOFT, UPGRADE
+
+
+def app_pods(stack) -> dict[str, tuple[str, int]]:
+    """{pod name: (uid, restarts of its containers)} of the app's pods."""
+    selector = stack.chart.app_deployment()["spec"]["selector"]["matchLabels"]
+    labels = ",".join(f"{k}={v}" for k, v in selector.items())
+    out = stack.cluster.kubectl("get", "pods", "-n", NAMESPACE, "-l", labels, "-o", "json")
+    return {
+        p["metadata"]["name"]: (
+            p["metadata"]["uid"],
+            sum(c.get("restartCount", 0) for c in p["status"].get("containerStatuses", [])),
+        )
+        for p in json.loads(out)["items"]
+    }
+
+
+def jobs(stack) -> list[str]:
+    out = stack.cluster.kubectl("get", "jobs", "-n", NAMESPACE, "-o", "name")
+    return sorted(out.split())
 
 
 def test_pods_become_ready_through_their_probes(kind_stack):
@@ -29,7 +60,27 @@ def test_metrics_port_exposes_metrics_and_counters_grow(kind_stack):
     scenarios.check_metrics_grow(kind_stack)
 
 
+def test_first_upgrade_without_changes_restarts_no_pod_and_keeps_the_jobs(kind_stack):
+    """Issue 11, defects 1 and 3: revision 2 with the same values must not roll the pods (the
+    secret checksum is that of the stored Secret) nor re-create the migration Job."""
+    pods, before_jobs = app_pods(kind_stack), jobs(kind_stack)
+    deployment = kind_stack.chart.app_deployment()["metadata"]["name"]
+    template = lambda: json.loads(  # noqa: E731
+        kind_stack.cluster.kubectl("get", "deployment", "-n", NAMESPACE, deployment, "-o", "json")
+    )["spec"]["template"]
+    before = template()
+    kind_stack.upgrade(*SOFT)
+    assert template() == before
+    assert app_pods(kind_stack) == pods
+    assert jobs(kind_stack) == before_jobs
+    log(f"{kind_stack.name}: no-op upgrade kept pods {sorted(pods)} and jobs {before_jobs}")
+
+
 def test_servicemonitor_and_prometheusrule_stored_by_the_api_server(kind_stack):
+    if not MONITORING_CRDS["available"]:
+        pytest.skip(
+            "the cluster has no monitoring.coreos.com CRDs and the suite may not create them"
+        )
     for monitor in kind_stack.chart.of_kind("ServiceMonitor"):
         out = kind_stack.cluster.kubectl(
             "get", "servicemonitor", "-n", NAMESPACE, monitor["metadata"]["name"], "-o", "json"
@@ -98,6 +149,36 @@ def test_helm_test_passes(kind_stack):
     log(f"kind: helm test\n{out}")
 
 
+def manifest_jobs(stack) -> list[str]:
+    """The Jobs the release's current manifest names (what `helm uninstall` will delete)."""
+    manifest = stack.cluster.helm("get", "manifest", RELEASE, "-n", NAMESPACE)
+    docs = [d for d in yaml.safe_load_all(manifest) if d]
+    return sorted(f"job.batch/{d['metadata']['name']}" for d in docs if d["kind"] == "Job")
+
+
+def test_failed_upgrade_then_rollback_leaves_only_the_manifests_jobs(kind_stack):
+    """Issue 11, defect 3: an upgrade that fails (its pods cannot start) and the rollback after
+    it must leave exactly the Jobs of the current manifest, none that uninstall would miss."""
+    values_files, set_values = SOFT
+    broken = {**set_values, "image.tag": "does-not-exist"}
+    try:
+        kind_stack.cluster.helm(
+            "upgrade", RELEASE, str(CHART_DIR), "-n", NAMESPACE,
+            *helm_values_args(values_files, broken), "--wait", "--timeout", "90s",
+        )  # fmt: skip
+    except RuntimeError as failed:
+        log(f"{kind_stack.name}: the broken upgrade failed as intended: {str(failed)[-200:]}")
+    else:
+        pytest.fail("an upgrade to an image that does not exist succeeded")
+    kind_stack.cluster.helm("rollback", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "10m")
+    scenarios.check_pods_ready(kind_stack)
+    deadline = time.monotonic() + 120  # the failed upgrade's Job is deleted in the background
+    while jobs(kind_stack) != manifest_jobs(kind_stack) and time.monotonic() < deadline:
+        time.sleep(3)
+    assert jobs(kind_stack) == manifest_jobs(kind_stack)
+    log(f"{kind_stack.name}: after a failed upgrade and a rollback, jobs {jobs(kind_stack)}")
+
+
 def test_helm_uninstall_leaves_only_documented_pvcs(kind_stack):
     kind_stack.close()
     # PVCs the chart documents as kept after uninstall: its StatefulSets' volumeClaimTemplates.
@@ -118,8 +199,10 @@ def test_helm_uninstall_leaves_only_documented_pvcs(kind_stack):
         for kind in kinds:
             if kind in ("events", "events.events.k8s.io"):
                 continue
+            # The suite's own objects (its Prometheus' Role, test clients) are not the chart's.
+            suite = ",".join(f"{k}!={v}" for k, v in SUITE_LABELS.items())
             out = kind_stack.cluster.kubectl(
-                "get", kind, "-n", NAMESPACE, "-o", "name", check=False
+                "get", kind, "-n", NAMESPACE, "-l", suite, "-o", "name", check=False
             )
             leftovers += [line for line in out.split() if line]
         unexpected = [name for name in leftovers if name not in defaults | documented]
@@ -132,5 +215,7 @@ def test_helm_uninstall_leaves_only_documented_pvcs(kind_stack):
         "-o", "name",
     )  # fmt: skip
     assert not cluster_scoped.strip(), cluster_scoped
-    log(f"kind: uninstall left {[n for n in leftovers if n not in defaults]} (documented PVCs)")
-    kind_stack.cluster.kubectl("delete", "namespace", MONITORING_NAMESPACE, "--wait=false")
+    kept = [n for n in leftovers if n not in defaults]
+    log(f"{kind_stack.name}: uninstall left {kept} (documented PVCs)")
+    if K8S_CLUSTER == "kind":  # on an existing cluster the session deletes both namespaces
+        kind_stack.cluster.kubectl("delete", "namespace", MONITORING_NAMESPACE, "--wait=false")

@@ -106,17 +106,31 @@ Secrets. A generated value is read back with `lookup` so that upgrades keep it; 
 {{- include "wazen-ai.fullname" . }}
 {{- end }}
 
-{{/* (list $ secretName key length): existing value (base64) or a new random one (base64). */}}
+{{/*
+(list $ secretName key length): existing value (base64) or a new random one (base64).
+The value is memoised for the whole render (in a map kept on .Values, which every template of
+the chart shares), so the Secret and the pods' checksum/secret annotation, which includes the
+Secret's template again, see the same random value. Without it the first install hashes a second
+random value, and the first upgrade (which reads the stored one back) restarts every pod.
+*/}}
 {{- define "wazen-ai.generatedSecretValue" -}}
 {{- $ctx := index . 0 -}}
+{{- $memoKey := printf "%s/%s" (index . 1) (index . 2) }}
+{{- if not (hasKey $ctx.Values "__generatedSecrets") }}
+{{- $_ := set $ctx.Values "__generatedSecrets" dict }}
+{{- end }}
+{{- $memo := get $ctx.Values "__generatedSecrets" }}
+{{- if not (hasKey $memo $memoKey) }}
 {{- $existing := lookup "v1" "Secret" $ctx.Release.Namespace (index . 1) }}
 {{- $data := dict }}
 {{- if $existing }}{{ $data = default (dict) $existing.data }}{{ end }}
 {{- if hasKey $data (index . 2) }}
-{{- index $data (index . 2) }}
+{{- $_ := set $memo $memoKey (index $data (index . 2)) }}
 {{- else }}
-{{- randAlphaNum (int (index . 3)) | b64enc }}
+{{- $_ := set $memo $memoKey (randAlphaNum (int (index . 3)) | b64enc) }}
 {{- end }}
+{{- end }}
+{{- get $memo $memoKey }}
 {{- end }}
 
 {{- define "wazen-ai.redis.secretName" -}}
@@ -133,10 +147,20 @@ Secrets. A generated value is read back with `lookup` so that upgrades keep it; 
 {{- if .Values.postgresql.auth.existingSecret }}{{ .Values.postgresql.auth.existingSecretKey }}{{ else }}POSTGRES_PASSWORD{{ end }}
 {{- end }}
 
-{{/* Comma-separated ALLOWED_HOSTS: values, Service DNS names, ingress hosts (POD_IP is added by the app). */}}
+{{/*
+Comma-separated ALLOWED_HOSTS: every host a URL printed by NOTES.txt uses must be here, or Django
+answers 400. Values, loopback (the `kubectl port-forward` URL), the Service DNS names, ingress
+hosts (POD_IP is added by the app). A NodePort or LoadBalancer Service is reached by a node or
+load-balancer address the chart cannot know, so with one of those and no django.allowedHosts,
+every Host is accepted ("*"); listing the addresses in django.allowedHosts validates them again.
+*/}}
 {{- define "wazen-ai.allowedHosts" -}}
 {{- $hosts := list }}
 {{- range .Values.django.allowedHosts }}{{ $hosts = append $hosts . }}{{ end }}
+{{- if and (has .Values.service.type (list "NodePort" "LoadBalancer")) (not .Values.django.allowedHosts) }}
+{{- $hosts = append $hosts "*" }}
+{{- end }}
+{{- $hosts = concat $hosts (list "localhost" "127.0.0.1" "[::1]") }}
 {{- $svc := include "wazen-ai.fullname" . }}
 {{- $ns := .Release.Namespace }}
 {{- $hosts = concat $hosts (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns)) }}
@@ -248,8 +272,9 @@ stored anywhere.
 {{- end }}
 
 {{/*
-The wait-for-migrations init container: `manage shell -c` (the entrypoint's `manage` subcommand,
-so no path inside the image is assumed) loops on `migrate --check` until no migration is pending.
+The wait-for-migrations init container: the app's `wait_for_migrations` command (through the
+entrypoint's `manage` subcommand, so no path inside the image is assumed) polls until no
+migration is pending, and exits at once on SIGTERM although it runs as PID 1.
 */}}
 {{- define "wazen-ai.waitForMigrationsContainer" -}}
 - name: wait-for-migrations
@@ -257,24 +282,9 @@ so no path inside the image is assumed) loops on `migrate --check` until no migr
   imagePullPolicy: {{ .Values.image.pullPolicy }}
   args:
     - manage
-    - shell
-    - --no-imports
-    - --command
-    - |
-      import sys, time
-      from django.core.management import call_command
-      from django.db import connection
-      while True:
-          try:
-              call_command("migrate", check_unapplied=True, verbosity=0)
-              print("wait-for-migrations: every migration is applied", flush=True)
-              break
-          except SystemExit:
-              print("wait-for-migrations: migrations pending, waiting", flush=True)
-          except Exception as exc:
-              print(f"wait-for-migrations: database not ready: {exc}", file=sys.stderr, flush=True)
-              connection.close()
-          time.sleep({{ int .Values.migrations.waitForMigrations.intervalSeconds }})
+    - wait_for_migrations
+    - --interval
+    - {{ int .Values.migrations.waitForMigrations.intervalSeconds | quote }}
   env:
     {{- include "wazen-ai.appEnv" . | nindent 4 }}
   envFrom:
@@ -386,4 +396,64 @@ Contradictory values fail the render with a clear message.
       - key: app.kubernetes.io/component
         operator: In
         values: ["app", "migrate", "seed-demo"]
+{{- end }}
+
+{{/*
+Refuse an upgrade that would change a StatefulSet's volumeClaimTemplates, which Kubernetes
+forbids ("updates to statefulset spec for fields other than … are forbidden"): the upgrade would
+otherwise fail half-way with an API error. (list $ name persistence valuesPath): persistence is
+the component's .persistence values. The existing StatefulSet is read with `lookup`, so
+`helm template` (no cluster) never fails here. The message gives the migration path, which
+keeps the pods and PVCs: delete the StatefulSet object only, then upgrade again.
+*/}}
+{{- define "wazen-ai.guardVolumeClaimTemplates" -}}
+{{- $ctx := index . 0 }}
+{{- $existing := lookup "apps/v1" "StatefulSet" $ctx.Release.Namespace (index . 1) }}
+{{- if $existing }}
+{{- include "wazen-ai.checkVolumeClaimTemplates" (append . $existing) }}
+{{- end }}
+{{- end }}
+
+{{/* (list $ name persistence valuesPath existingStatefulSet): fail if the claim would change. */}}
+{{- define "wazen-ai.checkVolumeClaimTemplates" -}}
+{{- $ctx := index . 0 }}
+{{- $name := index . 1 }}
+{{- $persistence := index . 2 }}
+{{- $path := index . 3 }}
+{{- $existing := index . 4 }}
+{{- $claims := default (list) $existing.spec.volumeClaimTemplates }}
+{{- $had := "" }}
+{{- $hadClass := "" }}
+{{- range $claims }}
+{{- if eq .metadata.name "data" }}
+{{- $had = toString .spec.resources.requests.storage }}
+{{- $hadClass = toString (default "" .spec.storageClassName) }}
+{{- end }}
+{{- end }}
+{{- $want := "" }}
+{{- if $persistence.enabled }}{{ $want = toString $persistence.size }}{{ end }}
+{{- $fix := printf "To apply it, keep the pods and volumes and recreate only the StatefulSet object: `kubectl -n %s delete statefulset %s --cascade=orphan`, then run the upgrade again (chart README, \"Changing persistence\")." $ctx.Release.Namespace $name }}
+{{- if ne (empty $had) (empty $want) }}
+{{- fail (printf "%s.enabled cannot change from %t to %t in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable. %s" $path (not (empty $had)) (not (empty $want)) $name $fix) }}
+{{- else if and $want (ne (include "wazen-ai.quantityBytes" $had) (include "wazen-ai.quantityBytes" $want)) }}
+{{- fail (printf "%s.size cannot change from %s to %s in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable (resize the PVC itself if its StorageClass allows expansion, and set %s.size to match). %s" $path $had $want $name $path $fix) }}
+{{- else if and $want $persistence.storageClass (ne $hadClass (toString $persistence.storageClass)) }}
+{{- fail (printf "%s.storageClass cannot change from %q to %q in an upgrade: StatefulSet %s's volumeClaimTemplates are immutable. %s" $path $hadClass $persistence.storageClass $name $fix) }}
+{{- end }}
+{{- end }}
+
+{{/*
+A storage quantity in bytes ("1Gi" and "1024Mi" alike: the API server stores quantities in
+canonical form), or the quantity itself when its suffix is not a size suffix.
+*/}}
+{{- define "wazen-ai.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $num := regexFind "^[0-9.]+" $q }}
+{{- $suffix := trimPrefix $num $q }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- if and $num (hasKey $factors $suffix) }}
+{{- mulf (float64 $num) (get $factors $suffix) | int64 }}
+{{- else }}
+{{- $q }}
+{{- end }}
 {{- end }}

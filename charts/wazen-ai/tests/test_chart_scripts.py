@@ -12,23 +12,22 @@ Both run as the image runs them, minus the container: the entrypoint's `manage A
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
-import urllib.request
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chart_app import APP_DIR, app_env, manage, served_app
 from chart_k8s import container
-from render import REPO_ROOT, find_one, render
-from tests.servers import RedisServer, free_port, wait_for_port
+from render import find_all, find_one, render
+from tests.servers import RedisServer, free_port
 
 pytestmark = [pytest.mark.chart, pytest.mark.slow]
-
-APP_DIR = REPO_ROOT / "app"
-GUNICORN_CONF = REPO_ROOT / "docker" / "gunicorn.conf.py"
-POD_IP = "10.244.1.7"
 
 
 @pytest.fixture(scope="module")
@@ -36,34 +35,25 @@ def docs() -> list[dict[str, Any]]:
     return render()
 
 
-def app_env(docs: list[dict[str, Any]], tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """The chart's ConfigMap settings plus what the pod gets from Secrets, for a local run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WAZEN_"))}
-    env.update(find_one(docs, "ConfigMap", "wazen-ai")["data"])
-    env.update(
-        DJANGO_SECRET_KEY="chart-script-test-key-" + "k" * 40,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        # Always set in the pod (DJANGO_CACHE_BACKEND=redis needs it); these commands never
-        # connect to it.
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        POD_IP=POD_IP,
-        HOME=str(tmp_path),
-    )
-    env.pop("PROMETHEUS_MULTIPROC_DIR")  # one-off commands: the entrypoint unsets it too
-    env.update(overrides)
-    return env
-
-
-def manage(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(
+def waiting_line(args: list[str], env: dict[str, str]) -> str:
+    """The first line `manage ARGS` writes to stderr, then it must still be running (waiting).
+    No timing: the line is read as soon as it comes (the command starts slowly on a busy host)."""
+    with subprocess.Popen(
         [sys.executable, "manage.py", *args],
         cwd=APP_DIR,
         env=env,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
-        check=False,
-    )
+    ) as process:
+        try:
+            assert process.stderr is not None
+            line = process.stderr.readline()
+            time.sleep(0.5)
+            assert process.poll() is None, f"exited {process.returncode} instead of waiting: {line}"
+            return line
+        finally:
+            process.kill()
 
 
 def test_wait_for_migrations_waits_then_passes(docs: list[dict[str, Any]], tmp_path: Path) -> None:
@@ -72,16 +62,12 @@ def test_wait_for_migrations_waits_then_passes(docs: list[dict[str, Any]], tmp_p
     assert args[0] == "manage"
     env = app_env(docs, tmp_path)
 
-    # Database unreachable: keeps waiting.
+    # Database unreachable: keeps waiting (and says why).
     down = app_env(docs, tmp_path, DATABASE_URL=f"postgres://u:p@127.0.0.1:{free_port()}/x")
-    with pytest.raises(subprocess.TimeoutExpired) as waited:
-        manage(args[1:], down, timeout=4)
-    assert b"database not ready" in (waited.value.stderr or b"")
+    assert "not ready: connection failed" in waiting_line(args[1:], down)
 
     # Migrations pending: keeps waiting.
-    with pytest.raises(subprocess.TimeoutExpired) as waited:
-        manage(args[1:], env, timeout=4)
-    assert b"migrations pending" in (waited.value.stdout or b"")
+    assert "migration(s) pending, waiting" in waiting_line(args[1:], env)
 
     # Applied: exits 0.
     assert manage(["migrate", "--noinput", "-v", "0"], env, timeout=120).returncode == 0
@@ -90,59 +76,70 @@ def test_wait_for_migrations_waits_then_passes(docs: list[dict[str, Any]], tmp_p
     assert "every migration is applied" in done.stdout
 
 
+def pid_namespace_prefix() -> tuple[str, ...]:
+    """`unshare` making the command PID 1 of a new PID namespace, as in a container."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare (util-linux) is needed to run a command as PID 1")
+    probe = subprocess.run([unshare, "--pid", "--fork", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot create a PID namespace here: {probe.stderr.decode().strip()}")
+    return (unshare, "--pid", "--fork", "--kill-child")
+
+
+def test_wait_for_migrations_exits_on_sigterm_as_pid_1(
+    docs: list[dict[str, Any]], ci_renders: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """Defect 6: as PID 1 (a container's init) the old inline loop ignored SIGTERM, so a deleted
+    pod stayed Terminating for its whole grace period and was then SIGKILLed (exit 137)."""
+    spec = find_one(docs, "Deployment")["spec"]["template"]["spec"]
+    args = container(spec, "wait-for-migrations")["args"]
+    seed = next(
+        j
+        for j in find_all(ci_renders["demo-values.yaml"], "Job")
+        if "seed" in j["metadata"]["name"]
+    )
+    assert container(seed["spec"]["template"]["spec"], "wait-for-migrations")["args"] == args
+    prefix = pid_namespace_prefix()
+    env = app_env(docs, tmp_path)  # an empty SQLite database: every migration is pending
+    with subprocess.Popen(
+        [*prefix, sys.executable, "manage.py", *args[1:]],
+        cwd=APP_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as waiter:
+        try:
+            assert waiter.stderr is not None
+            line = waiter.stderr.readline()  # blocks until it is waiting
+            assert "pending, waiting" in line, line
+            (pid_1,) = Path(f"/proc/{waiter.pid}/task/{waiter.pid}/children").read_text().split()
+            ns_pids = Path(f"/proc/{pid_1}/status").read_text().split("NSpid:")[1].split("\n")[0]
+            assert ns_pids.split()[-1] == "1", ns_pids  # PID 1 inside its namespace
+            started = time.monotonic()
+            os.kill(int(pid_1), signal.SIGTERM)
+            waiter.wait(timeout=20)
+            elapsed = time.monotonic() - started
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
+    # unshare --fork reports the child's status; 143 = 128 + SIGTERM, the handler's exit code.
+    assert waiter.returncode == 143, waiter.returncode
+    assert elapsed < 10, f"{elapsed:.1f}s to exit after SIGTERM"
+
+
 @pytest.fixture(scope="module")
-def served_app(
+def served(
     docs: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """The app under the image's gunicorn config with the chart's settings, plus Redis."""
     tmp_path = tmp_path_factory.mktemp("served-app")
     redis = RedisServer(tmp_path / "redis").start()
-    metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
-    http_port, metrics_port = free_port(), free_port()
-    env = app_env(
-        docs,
-        tmp_path,
-        REDIS_URL=redis.url,
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        PORT=str(http_port),
-        METRICS_PORT=str(metrics_port),
-    )
-    migrate_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    assert manage(["migrate", "--noinput", "-v", "0"], migrate_env, timeout=120).returncode == 0
-    log = (tmp_path / "gunicorn.log").open("w")
-    gunicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            str(GUNICORN_CONF),
-            "config.wsgi:application",
-        ],
-        cwd=APP_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        wait_for_port(http_port, timeout=30)
-        wait_for_port(metrics_port, timeout=30)
-        # What the kubelet does before the helm test runs: the startup probe, Host = pod IP.
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{http_port}/health/startup",
-            headers={"Host": f"{POD_IP}:8000", "User-Agent": "kube-probe/1.30"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200
-        yield {
-            "READY_URL": f"http://127.0.0.1:{http_port}/health/ready",
-            "METRICS_URL": f"http://127.0.0.1:{metrics_port}/metrics",
-        }
+        with served_app(docs, tmp_path, redis.url) as app:
+            yield app.urls()
     finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
-        log.close()
         redis.stop()
 
 
@@ -161,19 +158,19 @@ def run_helm_test_script(docs: list[dict[str, Any]], urls: dict[str, str], **env
 
 
 def test_helm_test_script_passes_against_the_app(
-    docs: list[dict[str, Any]], served_app: dict[str, str]
+    docs: list[dict[str, Any]], served: dict[str, str]
 ) -> None:
-    proc = run_helm_test_script(docs, served_app)
+    proc = run_helm_test_script(docs, served)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "wazen_cache_available" in proc.stdout
 
 
 def test_helm_test_script_fails_without_the_assistant_metrics(
-    docs: list[dict[str, Any]], served_app: dict[str, str]
+    docs: list[dict[str, Any]], served: dict[str, str]
 ) -> None:
     proc = run_helm_test_script(
         docs,
-        served_app,
+        served,
         EXPECTED_METRICS="wazen_cache_available,wazen_metric_that_does_not_exist",
         TIMEOUT_SECONDS="4",
     )

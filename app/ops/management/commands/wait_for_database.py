@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import OperationalError
 
+from ops.shutdown import exit_on_sigterm
+
 
 class Command(BaseCommand):
     help = "Wait until the database accepts connections (exit 1 after --timeout seconds)."
@@ -26,6 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        exit_on_sigterm()
         alias, timeout, interval = options["database"], options["timeout"], options["interval"]
         connection = connections[alias]
         deadline = time.monotonic() + timeout
