@@ -203,7 +203,10 @@ class ProcessBackend:
     def new_pod_ip(self) -> str:
         return next(self.pod_ips)
 
-    def run_app(self, name: str, pod_ip: str, env: dict[str, str], ports: list[int]) -> Pod:
+    def run_app(
+        self, name: str, pod_ip: str, env: dict[str, str], ports: list[int], image: str = ""
+    ) -> Pod:
+        assert not image, "process mode runs this tree, not an image"
         port_map = {port: free_port() for port in ports}
         http_port, metrics_port = int(env.get("PORT", 8000)), int(env.get("METRICS_PORT", 9100))
         multiproc = Path(tempfile.mkdtemp(prefix="wazen-stack-metrics-", dir=self.workdir))
@@ -381,7 +384,9 @@ class PodmanBackend:
             args += ["--tmpfs", f"{path}:rw,mode=1777"]
         return args
 
-    def run_app(self, name: str, pod_ip: str, env: dict[str, str], ports: list[int]) -> Pod:
+    def run_app(
+        self, name: str, pod_ip: str, env: dict[str, str], ports: list[int], image: str = ""
+    ) -> Pod:
         port_map = {port: free_port() for port in ports}
         container = f"{self.prefix}-{name}"
         env_file = self._env_file(container, self.service_env(env))
@@ -391,7 +396,7 @@ class PodmanBackend:
             ["--ip", pod_ip, "--hostname", name, "--env-file", str(env_file)],
             self._security_args(),
             publish,
-            [APP_IMAGE],
+            [image or APP_IMAGE],
         )
         return Pod(name, pod_ip, port_map, container)
 
@@ -513,20 +518,35 @@ class LocalStack:
         return BackgroundClient(clients, seconds).start()
 
     # -- life cycle ------------------------------------------------------------------------
-    def _start_pod(self, chart: Chart, name: str) -> Pod:
+    def _start_pod(self, chart: Chart, name: str, image: str = "") -> Pod:
         ports = [p["containerPort"] for p in chart.app_container().get("ports", [])]
         pod_ip = self.backend.new_pod_ip()
         env = container_env(chart, name, pod_ip, self.namespace)
-        pod = self.backend.run_app(name, pod_ip, env, ports)
+        pod = self.backend.run_app(name, pod_ip, env, ports, image)
         pod.prober = PodProber(name, pod_ip, chart.probes(), pod.port_map).start()
         return pod
 
-    def start_pods(self, replicas: int) -> None:
-        deployment = self.chart.app_deployment()["metadata"]["name"]
+    def start_pods(self, replicas: int, image: str = "") -> None:
         for _ in range(replicas):
-            self.pod_serial += 1
-            self.app_pods.append(self._start_pod(self.chart, f"{deployment}-{self.pod_serial}"))
+            self.app_pods.append(self.new_pod(image))
         log(f"{self.name}: started {self.pods()}")
+
+    def new_pod(self, image: str = "") -> Pod:
+        """One more pod of the Deployment (of `image`, default the app image), not yet in the
+        Service's rotation."""
+        self.pod_serial += 1
+        deployment = self.chart.app_deployment()["metadata"]["name"]
+        return self._start_pod(self.chart, f"{deployment}-{self.pod_serial}", image)
+
+    def retire_pod(self, pod: Pod, drain_seconds: float = 1.0) -> None:
+        """Out of the rotation first (endpoints), then SIGTERM after a drain, as the kubelet does
+        with a preStop sleep."""
+        self.app_pods.remove(pod)
+        self.on_pods_changed()
+        time.sleep(drain_seconds)
+        if pod.prober:
+            pod.prober.stop()
+        self.backend.stop_app(pod)
 
     @contextmanager
     def extra_pod(self, chart: Chart, suffix: str) -> Iterator[Pod]:
