@@ -1,4 +1,6 @@
-"""A rolling upgrade in the twin: pods of the previous app image are replaced one by one by pods
+"""(Named to run after test_stack.py: its traffic would skew their latency windows.)
+
+A rolling upgrade in the twin: pods of the previous app image are replaced one by one by pods
 of this one, under a client that always talks to the current rotation (the Service's endpoints),
 with the database already migrated (the chart's migration Job runs before pods roll).
 
