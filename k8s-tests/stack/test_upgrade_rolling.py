@@ -1,6 +1,4 @@
-"""(Named to run after test_stack.py: its traffic would skew their latency windows.)
-
-A rolling upgrade in the twin: pods of the previous app image are replaced one by one by pods
+"""A rolling upgrade in the twin: pods of the previous app image are replaced one by one by pods
 of this one, under a client that always talks to the current rotation (the Service's endpoints),
 with the database already migrated (the chart's migration Job runs before pods roll).
 
@@ -9,7 +7,8 @@ generations are shared, so a write through either is seen by both at once. Expec
 requests and correct data throughout.
 
 The previous image is built from `PREVIOUS_APP_REF` (default: the parent of the last commit that
-changed app/), or taken as is from `PREVIOUS_IMAGE` when that image exists.
+changed app/), or taken as is from `PREVIOUS_IMAGE` when that image exists. (The file is named
+to run after test_stack.py, whose latency checks read a window this test's traffic would skew.)
 """
 
 from __future__ import annotations
