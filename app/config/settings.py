@@ -129,6 +129,8 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 20.0, minimum=0.1)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
+# One budget per reply for every attempt, back-off and Retry-After wait; then the apology.
+WAZEN_LLM_REPLY_DEADLINE = env_float("WAZEN_LLM_REPLY_DEADLINE", 25.0, minimum=1.0)
 if LLM_PROVIDER == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("LLM_PROVIDER=openai needs OPENAI_API_KEY")
 

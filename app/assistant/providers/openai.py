@@ -12,6 +12,9 @@ import openai
 from django.conf import settings
 
 from assistant.providers.base import Provider, ProviderError, ProviderReply, Turn
+from assistant.providers.deadline import DeadlineHttpClient
+from assistant.providers.openai_retry import complete_with_retries
+from assistant.providers.openai_wire import AssistantMessage, integer_argument, parse_completion
 from catalog.snapshot import CatalogSnapshot
 
 ORDER_TOOL = {
@@ -43,6 +46,9 @@ def system_prompt(company_name: str, snapshot: CatalogSnapshot) -> str:
 
 
 class OpenAIProvider(Provider):
+    """Transport: one reply budget (WAZEN_LLM_REPLY_DEADLINE) covers every attempt, back-off and
+    Retry-After wait; the SDK's own retries are off because they sleep outside any budget."""
+
     name = "openai"
 
     def __init__(self) -> None:
@@ -50,7 +56,8 @@ class OpenAIProvider(Provider):
             api_key=settings.OPENAI_API_KEY,
             base_url=settings.OPENAI_BASE_URL,
             timeout=settings.OPENAI_TIMEOUT,
-            max_retries=settings.OPENAI_MAX_RETRIES,
+            max_retries=0,
+            http_client=DeadlineHttpClient(),
         )
 
     def reply(
@@ -59,30 +66,18 @@ class OpenAIProvider(Provider):
         messages = [{"role": "system", "content": system_prompt(company_name, snapshot)}]
         messages += [{"role": t.role, "content": t.content} for t in history]
         messages.append({"role": "user", "content": message})
-        try:
-            completion = self.client.chat.completions.create(
-                model=settings.OPENAI_MODEL, messages=messages, tools=[ORDER_TOOL]
-            )
-        except openai.APITimeoutError as error:
-            raise ProviderError("timeout", str(error)) from error
-        except openai.APIConnectionError as error:
-            raise ProviderError("connection", str(error)) from error
-        except openai.RateLimitError as error:
-            raise ProviderError("rate_limited", str(error)) from error
-        except openai.APIStatusError as error:
-            raise ProviderError(f"http_{error.status_code}", str(error)) from error
-        except openai.OpenAIError as error:
-            raise ProviderError("client", str(error)) from error
-        if not completion.choices:
+        answer = complete_with_retries(lambda timeout: self._attempt(messages, timeout))
+        for call in answer.tool_calls:
+            if call.name == "place_order":
+                service_id = integer_argument(call, "service_id")
+                return ProviderReply(text=answer.content, order_service_id=service_id)
+        if not answer.content:
             raise ProviderError("empty_response")
-        choice = completion.choices[0].message
-        for call in choice.tool_calls or []:
-            if call.type == "function" and call.function.name == "place_order":
-                try:
-                    service_id = int(json.loads(call.function.arguments)["service_id"])
-                except (ValueError, KeyError, TypeError) as error:
-                    raise ProviderError("bad_tool_call", call.function.arguments) from error
-                return ProviderReply(text=choice.content or "", order_service_id=service_id)
-        if not choice.content:
-            raise ProviderError("empty_response")
-        return ProviderReply(text=choice.content)
+        return ProviderReply(text=answer.content)
+
+    def _attempt(self, messages: list[dict[str, str]], timeout: float) -> AssistantMessage:
+        """One HTTP request; the raw body is parsed here, not by the SDK's lenient models."""
+        raw = self.client.chat.completions.with_raw_response.create(
+            model=settings.OPENAI_MODEL, messages=messages, tools=[ORDER_TOOL], timeout=timeout
+        )
+        return parse_completion(raw.http_response.content)
