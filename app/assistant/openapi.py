@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from assistant.contract import CHAT_REQUEST
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -76,19 +76,7 @@ def openapi_schema() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "ChatRequest": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["message"],
-                    "properties": {
-                        "message": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": settings.WAZEN_MAX_MESSAGE_CHARS,
-                        },
-                        "conversation_id": {"type": ["string", "null"], "format": "uuid"},
-                    },
-                },
+                "ChatRequest": CHAT_REQUEST.schema(),
                 "ChatResponse": {
                     "type": "object",
                     "required": ["reply", "conversation_id"],

@@ -117,7 +117,16 @@ WAZEN_CACHE_FILL_LOCK_WAIT = env_float("WAZEN_CACHE_FILL_LOCK_WAIT", 2.0)
 WAZEN_API_KEY_CACHE_TIMEOUT = env_int("WAZEN_API_KEY_CACHE_TIMEOUT", 300, minimum=1)
 WAZEN_HEALTH_CACHE_CRITICAL = env_bool("WAZEN_HEALTH_CACHE_CRITICAL", False)
 WAZEN_MAX_MESSAGE_CHARS = env_int("WAZEN_MAX_MESSAGE_CHARS", 4000, minimum=1)
-WAZEN_MAX_BODY_BYTES = env_int("WAZEN_MAX_BODY_BYTES", 32 * 1024, minimum=1024)
+# A chat body must fit the longest message however it is encoded: "\ud83d\ude00" spends 12
+# bytes on one code point. The default follows the message limit; a smaller value is refused.
+_MIN_BODY_BYTES = 12 * WAZEN_MAX_MESSAGE_CHARS + 2048
+WAZEN_MAX_BODY_BYTES = env_int("WAZEN_MAX_BODY_BYTES", _MIN_BODY_BYTES, minimum=1024)
+if WAZEN_MAX_BODY_BYTES < _MIN_BODY_BYTES:
+    raise ImproperlyConfigured(
+        f"WAZEN_MAX_BODY_BYTES={WAZEN_MAX_BODY_BYTES} cannot hold a chat message of "
+        f"WAZEN_MAX_MESSAGE_CHARS={WAZEN_MAX_MESSAGE_CHARS} code points JSON-escaped "
+        f"(12 bytes each); use at least {_MIN_BODY_BYTES} or leave it unset"
+    )
 WAZEN_HISTORY_TURNS = env_int("WAZEN_HISTORY_TURNS", 20, minimum=0)
 WAZEN_LLM_PROVIDERS = {
     "catalog": "assistant.providers.catalog.CatalogProvider",
