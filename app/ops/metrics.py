@@ -55,6 +55,10 @@ LLM_ERRORS = Counter(
     "LLM provider failures answered with an apology, by provider and reason.",
     ["provider", "reason"],
 )
+DATABASE_UNAVAILABLE = Counter(
+    "wazen_database_unavailable",
+    "Requests answered 503 because the database was unreachable (OperationalError).",
+)
 ORDERS_CREATED = Counter("wazen_orders_created", "Orders placed through the assistant.")
 MIGRATIONS_PENDING = Gauge(
     "wazen_migrations_pending",

@@ -43,7 +43,7 @@ def test_redis_down_fails_readiness_when_critical(redis_cache, client, settings)
     settings.WAZEN_HEALTH_CACHE_CRITICAL = True
     redis_cache.stop()
     status, body = probe(client, "/health/ready")
-    assert status == 500
+    assert status == 503
     assert body["status"] == "unavailable"
     assert "catalog cache unavailable" in body["checks"]["CatalogCache()"]
     assert probe(client, "/health/live")[0] == 200
@@ -55,7 +55,7 @@ def test_startup_fails_while_migrations_are_pending(client):
     call_command("migrate", "assistant", "zero", verbosity=0)
     try:
         status, body = probe(client, "/health/startup")
-        assert status == 500
+        assert status == 503
         assert "migration(s) not applied" in body["checks"]["Migrations(alias='default')"]
         assert REGISTRY.get_sample_value("wazen_migrations_pending") >= 1
     finally:
