@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from api.errors import ApiError
-from catalog.api_keys import Tenant, tenant_for_key
+from catalog.api_keys import Tenant, hash_key, tenant_for_key
 
 
 def authenticate(request: HttpRequest) -> Tenant:
@@ -22,4 +22,5 @@ def authenticate(request: HttpRequest) -> Tenant:
     tenant = tenant_for_key(token.strip())
     if tenant is None:
         raise ApiError(401, "invalid_api_key", "The API key is unknown or revoked.")
+    request.api_key_hash = hash_key(token.strip())  # the rate limits' per-key identity
     return tenant

@@ -1,6 +1,6 @@
 """The base view of every JSON endpoint: ApiError → JSON, JSON 405 with Allow, OPTIONS answered
 with Allow (no HTML, no authentication: preflights carry no credentials), Bearer authentication
-when the view asks for it."""
+and the rate limits when the view asks for authentication."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from api import ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
 
 
 class JsonApiView(View):
     requires_auth = True
+    # Each accepted request produces one LLM reply: it counts against the daily reply quotas.
+    charges_reply = False
 
     def allowed_methods(self) -> str:
         return ", ".join(m.upper() for m in self._allowed_methods())
@@ -31,13 +34,14 @@ class JsonApiView(View):
                 return self.options(request)
             if self.requires_auth:
                 request.tenant = authenticate(request)
-            self.before_handler(request)
+                ratelimit.enforce(
+                    tenant=request.tenant,
+                    key_hash=request.api_key_hash,
+                    charges_reply=self.charges_reply,
+                )
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
             return error.response()
-
-    def before_handler(self, request: HttpRequest) -> None:
-        """Hook for per-request checks after authentication (rate limits); raise ApiError."""
 
     def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = HttpResponse(status=204)

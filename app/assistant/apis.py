@@ -27,6 +27,8 @@ def parse_chat_request(data: dict) -> tuple[str, uuid.UUID | None]:
 
 
 class ChatApi(JsonApiView):
+    charges_reply = True
+
     def post(self, request: HttpRequest) -> JsonResponse:
         message, conversation_id = parse_chat_request(read_json_object(request))
         try:

@@ -129,6 +129,11 @@ if WAZEN_MAX_BODY_BYTES < _MIN_BODY_BYTES:
         f"(12 bytes each); use at least {_MIN_BODY_BYTES} or leave it unset"
     )
 WAZEN_HISTORY_TURNS = env_int("WAZEN_HISTORY_TURNS", 20, minimum=0)
+# Rate limits and quotas (api/ratelimit.py), counted in Redis; 0 = unlimited.
+WAZEN_RATE_LIMIT_KEY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_KEY_PER_MINUTE", 0, minimum=0)
+WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE", 0, minimum=0)
+WAZEN_QUOTA_KEY_REPLIES_PER_DAY = env_int("WAZEN_QUOTA_KEY_REPLIES_PER_DAY", 0, minimum=0)
+WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY = env_int("WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY", 0, minimum=0)
 WAZEN_LLM_PROVIDERS = {
     "catalog": "assistant.providers.catalog.CatalogProvider",
     "openai": "assistant.providers.openai.OpenAIProvider",
