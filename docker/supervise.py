@@ -19,9 +19,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 HERE = Path(__file__).resolve().parent
 RUN_DIR = Path("/tmp/nginx")  # /tmp: the container's only writable place
@@ -33,19 +35,25 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-def log(message: str) -> None:
+def _relay(stream: IO[str]) -> None:
+    for line in stream:
+        if line.strip():
+            log(line.rstrip(), logger="nginx", level="WARNING")
+
+
+def log(message: str, *, logger: str = "supervise", level: str = "INFO") -> None:
     """One line in the container's log format (LOG_FORMAT=json in the image)."""
     if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json":
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "level": "INFO",
-            "logger": "supervise",
+            "level": level,
+            "logger": logger,
             "message": message,
             "pid": os.getpid(),
         }
         line = json.dumps(entry)
     else:
-        line = f"[supervise] {message}"
+        line = f"[{logger}] {message}"
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
@@ -80,8 +88,13 @@ def main(gunicorn_args: list[str]) -> int:
         env=env,
     )  # fmt: skip
     nginx = subprocess.Popen(  # noqa: S603
-        ["nginx", "-e", "stderr", "-c", str(conf), "-g", "daemon off;"]  # noqa: S607
+        ["nginx", "-e", "stderr", "-c", str(conf), "-g", "daemon off;"],  # noqa: S607
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
     )
+    # nginx's own messages in the container's log format (one JSON object per line).
+    threading.Thread(target=_relay, args=(nginx.stderr,), daemon=True).start()
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
