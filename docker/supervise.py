@@ -7,6 +7,7 @@ whole requests on an event loop and passes only complete ones to gunicorn (docke
 Supervision stays minimal and predictable:
 - both start; if either exits, the other is stopped and the container exits with that code
   (the kubelet restarts it);
+- SIGHUP is passed to both (gunicorn replaces its workers gracefully, nginx reloads);
 - SIGTERM/SIGINT: nginx first, gracefully (SIGQUIT: stop accepting, finish every request it
   holds, within GUNICORN_GRACEFUL_TIMEOUT), then gunicorn (SIGTERM: its own graceful stop), so a
   request already accepted is never cut off by gunicorn closing its socket under nginx.
@@ -106,8 +107,17 @@ def main(gunicorn_args: list[str]) -> int:
         if nginx.poll() is None:
             nginx.send_signal(signal.SIGQUIT)
 
+    def reload(_signum: int, _frame: object) -> None:
+        """SIGHUP as gunicorn alone would take it: workers replaced gracefully (and nginx's
+        workers too, keeping every connection it holds)."""
+        log("SIGHUP: reloading gunicorn workers and nginx")
+        for process in (gunicorn, nginx):
+            if process.poll() is None:
+                process.send_signal(signal.SIGHUP)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
 
     while True:
         if nginx.poll() is not None:
