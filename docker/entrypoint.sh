@@ -1,6 +1,7 @@
 #!/bin/sh
 # Container entrypoint (docs/runtime-contract.md):
-#   web             gunicorn (default; extra arguments go to gunicorn)
+#   web             nginx on PORT buffering requests for gunicorn (default; extra arguments go
+#                   to gunicorn); WAZEN_BUFFERING_PROXY=false: gunicorn alone on PORT
 #   migrate         wait for the database (DB_WAIT_TIMEOUT s), then migrate under an advisory lock
 #   manage ARGS...  python manage.py ARGS...
 #   seed-demo       create the demo company; prints WAZEN_DEMO_API_KEY=<key>
@@ -38,7 +39,12 @@ command="${1:-web}"
 
 case "$command" in
     web)
-        exec gunicorn --config /app/docker/gunicorn.conf.py "$@" config.wsgi:application
+        # nginx buffers whole requests in front of gunicorn (docker/supervise.py says why);
+        # WAZEN_BUFFERING_PROXY=false serves gunicorn directly on PORT.
+        if [ "${WAZEN_BUFFERING_PROXY:-true}" = "false" ]; then
+            exec gunicorn --config /app/docker/gunicorn.conf.py "$@" config.wsgi:application
+        fi
+        exec python /app/docker/supervise.py "$@"
         ;;
     migrate)
         one_off

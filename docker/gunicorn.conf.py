@@ -24,7 +24,8 @@ def _env_int(name: str, default: int) -> int:
 
 
 # -- server ------------------------------------------------------------------------------------
-bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
+# The image's supervisor (docker/supervise.py) puts nginx on PORT and gunicorn on a unix socket.
+bind = [os.environ.get("GUNICORN_BIND", "").strip() or f"0.0.0.0:{_env_int('PORT', 8000)}"]
 worker_class = "gthread"
 workers = _env_int("GUNICORN_WORKERS", 2)
 threads = _env_int("GUNICORN_THREADS", 4)
@@ -102,12 +103,16 @@ class JsonLogger(glogging.Logger):
         return atoms
 
 
+# Behind the image's nginx (a unix socket) the peer has no address: nginx's X-Real-IP, which it
+# always overwrites, is the client's. Served directly, the socket's peer address is.
+_REMOTE_ADDR = "%({x-real-ip}i)s" if bind[0].startswith("unix:") else "%(h)s"
+
 if LOG_JSON:
     logger_class = JsonLogger
     # Quoted fields are strings, unquoted ones numbers (JsonAtoms escapes both kinds).
     access_log_format = (
         '{"time": "%(t)s", "level": "INFO", "logger": "gunicorn.access", "message": "%(r)s", '
-        '"remote_addr": "%(h)s", "method": "%(m)s", "path": "%(U)s", "query": "%(q)s", '
+        f'"remote_addr": "{_REMOTE_ADDR}", "method": "%(m)s", "path": "%(U)s", "query": "%(q)s", '
         '"status": %(s)s, "bytes": %(B)s, "duration_ms": %(M)s, "user_agent": "%(a)s", '
         '"referer": "%(f)s", "request_id": "%({x-request-id}i)s", "pid": %(p)s}'
     )

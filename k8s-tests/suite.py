@@ -28,6 +28,8 @@ LLM_DOWN = (
         "llm.openai.apiKey": "sk-test-unreachable-endpoint",
         "llm.openai.maxRetries": 0,
         "llm.openai.timeout": 2,
+        # Its fifth reply of the day is over quota: a real 429 for the throttling panel.
+        "rateLimits.repliesPerKeyPerDay": 4,
     },
 )
 RULE_INTERVAL = "3s"  # rule groups evaluated as often as the target is scraped

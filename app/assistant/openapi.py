@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from assistant.contract import CHAT_REQUEST
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -15,7 +15,14 @@ def _error(description: str) -> dict[str, Any]:
 
 
 def openapi_schema() -> dict[str, Any]:
-    auth_errors = {"401": _error("Missing, unknown or revoked API key.")}
+    auth_errors = {
+        "401": _error("Missing, unknown or revoked API key."),
+        "429": _error(
+            "Rate limit (per API key or company, per minute) or daily reply quota reached; "
+            "see the Retry-After header."
+        ),
+    }
+    unavailable = {"503": _error("The database is unreachable; see the Retry-After header.")}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -52,6 +59,7 @@ def openapi_schema() -> dict[str, Any]:
                         "405": _error("Method not allowed."),
                         "413": _error("Message or body over the documented limit."),
                         "415": _error("Body is not application/json."),
+                        **unavailable,
                     },
                 }
             },
@@ -86,6 +94,7 @@ def openapi_schema() -> dict[str, Any]:
                         "400": _error("Unsupported `lang`."),
                         **auth_errors,
                         "405": _error("Method not allowed."),
+                        **unavailable,
                     },
                 }
             },
@@ -93,19 +102,7 @@ def openapi_schema() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "ChatRequest": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["message"],
-                    "properties": {
-                        "message": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": settings.WAZEN_MAX_MESSAGE_CHARS,
-                        },
-                        "conversation_id": {"type": ["string", "null"], "format": "uuid"},
-                    },
-                },
+                "ChatRequest": CHAT_REQUEST.schema(),
                 "ChatResponse": {
                     "type": "object",
                     "required": ["reply", "conversation_id"],

@@ -138,13 +138,26 @@ class RedisGuard:
     """Runs one named user's Redis operations behind its breaker; outages → CacheUnavailable.
 
     Logs go to the logger `wazen.cache.<name>`, errors to `wazen_cache_errors_total{cache=name}`.
+
+    With a `probe` (a cheap round trip), an open breaker re-probes Redis by itself after each
+    cooldown, so a process that gets no traffic still notices the recovery (and its
+    `wazen_cache_available` gauge does not stay 0 long after Redis is back).
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        probe: Callable[[], object] | None = None,
+        meanwhile: str = "serving from the database",
+    ) -> None:
         self.name = name
         self.breaker = CircuitBreaker(name)
+        self._probe = probe
+        self._meanwhile = meanwhile
         self._log = RateLimitedLog(logging.getLogger(f"wazen.cache.{name}"))
         self._lock = threading.Lock()
+        self._reprobe: threading.Timer | None = None
         self.errors = 0
         self.last_error = ""
 
@@ -174,8 +187,32 @@ class RedisGuard:
         CACHE_ERRORS.labels(cache=self.name, operation=operation).inc()
         self.breaker.record_failure()
         self._log.warning(
-            "Cache %r unavailable during %s (%s); serving from the database",
+            "Redis unavailable for %r during %s (%s); %s",
             self.name,
             operation,
             detail,
+            self._meanwhile,
         )
+        self._schedule_reprobe()
+
+    def _schedule_reprobe(self) -> None:
+        if self._probe is None:
+            return
+        with self._lock:
+            if self._reprobe is not None and self._reprobe.is_alive():
+                return
+            self._reprobe = threading.Timer(self.breaker.cooldown, self._run_reprobe)
+            self._reprobe.daemon = True
+            self._reprobe.start()
+
+    def _run_reprobe(self) -> None:
+        with self._lock:
+            self._reprobe = None
+        if self.breaker.state == "closed":
+            return  # traffic noticed the recovery first
+        try:
+            self.run("probe", self._probe, force=True)
+        except CacheUnavailable:
+            pass  # _record scheduled the next attempt
+        except Exception:  # a programming error in the probe must not kill the timer silently
+            logging.getLogger(f"wazen.cache.{self.name}").exception("re-probe failed")

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "ops.middleware.HealthProbeMiddleware",
+    "ops.database.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -124,8 +125,22 @@ WAZEN_CACHE_LOCAL_MAX_ENTRIES = env_int("WAZEN_CACHE_LOCAL_MAX_ENTRIES", 1000, m
 WAZEN_API_KEY_CACHE_TIMEOUT = env_int("WAZEN_API_KEY_CACHE_TIMEOUT", 300, minimum=1)
 WAZEN_HEALTH_CACHE_CRITICAL = env_bool("WAZEN_HEALTH_CACHE_CRITICAL", False)
 WAZEN_MAX_MESSAGE_CHARS = env_int("WAZEN_MAX_MESSAGE_CHARS", 4000, minimum=1)
-WAZEN_MAX_BODY_BYTES = env_int("WAZEN_MAX_BODY_BYTES", 32 * 1024, minimum=1024)
+# A chat body must fit the longest message however it is encoded: "\ud83d\ude00" spends 12
+# bytes on one code point. The default follows the message limit; a smaller value is refused.
+_MIN_BODY_BYTES = 12 * WAZEN_MAX_MESSAGE_CHARS + 2048
+WAZEN_MAX_BODY_BYTES = env_int("WAZEN_MAX_BODY_BYTES", _MIN_BODY_BYTES, minimum=1024)
+if WAZEN_MAX_BODY_BYTES < _MIN_BODY_BYTES:
+    raise ImproperlyConfigured(
+        f"WAZEN_MAX_BODY_BYTES={WAZEN_MAX_BODY_BYTES} cannot hold a chat message of "
+        f"WAZEN_MAX_MESSAGE_CHARS={WAZEN_MAX_MESSAGE_CHARS} code points JSON-escaped "
+        f"(12 bytes each); use at least {_MIN_BODY_BYTES} or leave it unset"
+    )
 WAZEN_HISTORY_TURNS = env_int("WAZEN_HISTORY_TURNS", 20, minimum=0)
+# Rate limits and quotas (api/ratelimit.py), counted in Redis; 0 = unlimited.
+WAZEN_RATE_LIMIT_KEY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_KEY_PER_MINUTE", 0, minimum=0)
+WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE", 0, minimum=0)
+WAZEN_QUOTA_KEY_REPLIES_PER_DAY = env_int("WAZEN_QUOTA_KEY_REPLIES_PER_DAY", 0, minimum=0)
+WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY = env_int("WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY", 0, minimum=0)
 WAZEN_LLM_PROVIDERS = {
     "catalog": "assistant.providers.catalog.CatalogProvider",
     "openai": "assistant.providers.openai.OpenAIProvider",
@@ -136,6 +151,8 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 20.0, minimum=0.1)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
+# One budget per reply for every attempt, back-off and Retry-After wait; then the apology.
+WAZEN_LLM_REPLY_DEADLINE = env_float("WAZEN_LLM_REPLY_DEADLINE", 25.0, minimum=1.0)
 if LLM_PROVIDER == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("LLM_PROVIDER=openai needs OPENAI_API_KEY")
 

@@ -7,5 +7,7 @@ urlpatterns = [
     path("", include("assistant.urls")),
 ]
 
-handler404 = "assistant.apis.not_found"
-handler500 = "assistant.apis.server_error"
+handler400 = "api.handlers.bad_request"
+handler403 = "api.handlers.permission_denied"
+handler404 = "api.handlers.not_found"
+handler500 = "api.handlers.server_error"

@@ -83,6 +83,9 @@ class ProbeView(HealthCheckView):
         return response
 
     def render_to_response_json(self, status: int) -> JsonResponse:
+        # django-health-check answers a failed check with 500; a dependency being down is a 503
+        # (Service Unavailable), like the API's own answer while the database is unreachable.
+        status = 503 if status == 500 else status
         checks = {repr(r.check): "OK" if r.error is None else str(r.error) for r in self.results}
         body: dict = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
         cache_check = next(

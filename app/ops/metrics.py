@@ -32,6 +32,10 @@ LLM_ERRORS = Counter(
     "LLM provider failures answered with an apology, by provider and reason.",
     ["provider", "reason"],
 )
+DATABASE_UNAVAILABLE = Counter(
+    "wazen_database_unavailable",
+    "Requests answered 503 because the database was unreachable (OperationalError).",
+)
 ORDERS_CREATED = Counter("wazen_orders_created", "Orders placed through the assistant.")
 ORDERS_CANCELLED = Counter(
     "wazen_orders_cancelled", "Pending orders cancelled by their customer through the assistant."

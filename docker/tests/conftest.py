@@ -338,6 +338,12 @@ def app(stack: Stack, demo_key: str) -> Iterator[App]:
 
 
 @pytest.fixture
+def measurements() -> dict[str, str]:
+    """Figures a test reports in the session summary (measured, not asserted)."""
+    return MEASUREMENTS
+
+
+@pytest.fixture
 def eventually() -> Callable[..., object]:
     """`eventually(predicate, timeout, what=...)`: poll until truthy, else fail."""
     return wait_until

@@ -214,8 +214,8 @@ def test_migrate_gives_up_when_the_database_never_answers(stack) -> None:
 
 
 def test_sigterm_lets_an_in_flight_request_finish(engine, app_factory, demo_key, eventually):
-    """Headers first, then SIGTERM, then the body: the reply still arrives, and gunicorn exits 0
-    inside its graceful timeout."""
+    """Headers first, then SIGTERM, then the body: the reply still arrives (nginx finishes the
+    requests it holds before gunicorn is stopped), and the container exits 0 inside the grace."""
     grace = 10
     app = app_factory(env={"GUNICORN_GRACEFUL_TIMEOUT": str(grace)})
     body = json.dumps({"message": "What services do you offer?"}).encode()
@@ -230,7 +230,9 @@ def test_sigterm_lets_an_in_flight_request_finish(engine, app_factory, demo_key,
         engine("kill", "--signal", "TERM", app.name)
         signalled = time.monotonic()
         eventually(
-            lambda: "Handling signal: term" in app.logs(), timeout=5, what="gunicorn got SIGTERM"
+            lambda: "SIGTERM: stopping nginx gracefully" in app.logs(),
+            timeout=5,
+            what="the supervisor got SIGTERM",
         )
         time.sleep(1.0)
         client.sendall(body)

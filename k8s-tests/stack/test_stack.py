@@ -149,15 +149,22 @@ def test_every_dashboard_panel_returns_data(stack):
     with stack.extra_pod(render(*LLM_DOWN).keep_secrets_of(stack.chart), "llm-down") as pod:
         stack.wait_pod(pod, True, timeout=120)
         client = stack.chat_client(stack.url(pod))
-        for _ in range(4):  # one error per scrape interval: rate() sees them grow
+        for n in range(5):  # one error per scrape interval: rate() sees them grow
             response = client.chat("What services do you offer?")
-            assert response.status == 200, response.body[:300]
+            expected = 200 if n < 4 else 429  # the fifth is over rateLimits.repliesPerKeyPerDay
+            assert response.status == expected, response.body[:300]
             time.sleep(interval)
         stack.prometheus.wait_for(
             "count_over_time(wazen_llm_errors_total[1m])",
             lambda v: bool(v) and max(v) >= 3,
             60,
             "LLM error samples",
+        )
+        stack.prometheus.wait_for(
+            "count_over_time(wazen_rate_limited_requests_total[1m])",
+            lambda v: bool(v) and max(v) >= 2,
+            60,
+            "throttled-request samples",
         )
     unavailable = dict(NOT_ON_TWIN)
     if not stack.redis_exporter:

@@ -13,7 +13,10 @@ import openai
 from django.conf import settings
 
 from assistant.providers.base import Provider, ProviderError, ProviderReply, Turn
+from assistant.providers.deadline import DeadlineHttpClient
+from assistant.providers.openai_retry import complete_with_retries
 from assistant.providers.openai_tools import TOOLS, tool_reply
+from assistant.providers.openai_wire import AssistantMessage, parse_completion
 from catalog.snapshot import CatalogSnapshot
 
 
@@ -36,6 +39,9 @@ def system_prompt(company_name: str, snapshot: CatalogSnapshot) -> str:
 
 
 class OpenAIProvider(Provider):
+    """Transport: one reply budget (WAZEN_LLM_REPLY_DEADLINE) covers every attempt, back-off and
+    Retry-After wait; the SDK's own retries are off because they sleep outside any budget."""
+
     name = "openai"
 
     def __init__(self) -> None:
@@ -43,7 +49,8 @@ class OpenAIProvider(Provider):
             api_key=settings.OPENAI_API_KEY,
             base_url=settings.OPENAI_BASE_URL,
             timeout=settings.OPENAI_TIMEOUT,
-            max_retries=settings.OPENAI_MAX_RETRIES,
+            max_retries=0,
+            http_client=DeadlineHttpClient(),
         )
 
     def reply(
@@ -52,30 +59,18 @@ class OpenAIProvider(Provider):
         messages = [{"role": "system", "content": system_prompt(company_name, snapshot)}]
         messages += [{"role": t.role, "content": t.content} for t in history]
         messages.append({"role": "user", "content": message})
-        try:
-            completion = self.client.chat.completions.create(
-                model=settings.OPENAI_MODEL, messages=messages, tools=TOOLS
-            )
-        except openai.APITimeoutError as error:
-            raise ProviderError("timeout", str(error)) from error
-        except openai.APIConnectionError as error:
-            raise ProviderError("connection", str(error)) from error
-        except openai.RateLimitError as error:
-            raise ProviderError("rate_limited", str(error)) from error
-        except openai.APIStatusError as error:
-            raise ProviderError(f"http_{error.status_code}", str(error)) from error
-        except openai.OpenAIError as error:
-            raise ProviderError("client", str(error)) from error
-        if not completion.choices:
+        answer = complete_with_retries(lambda timeout: self._attempt(messages, timeout))
+        for call in answer.tool_calls:
+            intent = tool_reply(call.name, call.arguments, answer.content)
+            if intent is not None:
+                return intent
+        if not answer.content:
             raise ProviderError("empty_response")
-        choice = completion.choices[0].message
-        for call in choice.tool_calls or []:
-            if call.type == "function":
-                intent = tool_reply(
-                    call.function.name, call.function.arguments, choice.content or ""
-                )
-                if intent is not None:
-                    return intent
-        if not choice.content:
-            raise ProviderError("empty_response")
-        return ProviderReply(text=choice.content)
+        return ProviderReply(text=answer.content)
+
+    def _attempt(self, messages: list[dict[str, str]], timeout: float) -> AssistantMessage:
+        """One HTTP request; the raw body is parsed here, not by the SDK's lenient models."""
+        raw = self.client.chat.completions.with_raw_response.create(
+            model=settings.OPENAI_MODEL, messages=messages, tools=TOOLS, timeout=timeout
+        )
+        return parse_completion(raw.http_response.content)

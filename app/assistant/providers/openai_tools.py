@@ -77,7 +77,9 @@ def _id(arguments: dict[str, Any], key: str, *, required: bool) -> int | None:
     return number
 
 
-def tool_reply(name: str, raw_arguments: str | None, text: str) -> ProviderReply | None:
+def tool_reply(
+    name: str, raw_arguments: str | dict[str, Any] | None, text: str
+) -> ProviderReply | None:
     """The intent a tool call asks for, or None for a tool this provider does not offer.
 
     Raises ProviderError("bad_tool_call") for arguments that are not what the tool declares.
@@ -86,7 +88,9 @@ def tool_reply(name: str, raw_arguments: str | None, text: str) -> ProviderReply
     if intent is None:
         return None
     try:
-        arguments = json.loads(raw_arguments or "{}")
+        arguments = (
+            raw_arguments if isinstance(raw_arguments, dict) else json.loads(raw_arguments or "{}")
+        )
         if not isinstance(arguments, dict):
             raise ValueError("arguments are not an object")
         if intent is Intent.ORDER:

@@ -95,7 +95,7 @@ class GenerationalCache(Generic[V]):
         self.load, self.encode, self.decode, self.ttl = load, encode, decode, ttl
         self.store = store
         self.database = database
-        self.guard = RedisGuard(name)
+        self.guard = RedisGuard(name, probe=self._round_trip)
         self._local = LocalEntries(lambda: settings.WAZEN_CACHE_LOCAL_MAX_ENTRIES)
         self._flights = SingleFlight()
         self._lock = threading.Lock()
@@ -253,17 +253,16 @@ class GenerationalCache(Generic[V]):
         Raises CacheUnavailable. A success closes the breaker, so recovery is noticed at once.
         """
         started = time.perf_counter()
-        key = f"{KEY_SPACE}:{self.name}:ping:{threading.get_ident()}:{time.monotonic_ns()}"
-
-        def round_trip() -> None:
-            store = self.store()
-            store.set(key, b"1", 10)
-            if store.get(key) != b"1":
-                raise CacheUnavailable("cache did not return the value just written")
-            store.delete(key)
-
-        self.guard.run("ping", round_trip, force=True)
+        self.guard.run("ping", self._round_trip, force=True)
         return time.perf_counter() - started
+
+    def _round_trip(self) -> None:
+        key = f"{KEY_SPACE}:{self.name}:ping:{threading.get_ident()}:{time.monotonic_ns()}"
+        store = self.store()
+        store.set(key, b"1", 10)
+        if store.get(key) != b"1":
+            raise CacheUnavailable("cache did not return the value just written")
+        store.delete(key)
 
     # --- internals -----------------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """A local HTTP server that speaks the chat-completions wire format, for the real OpenAI SDK.
 
-Each test queues responses (status + JSON body, or a delay); every request body is recorded.
+Each test queues responses; every request body is recorded. A response can misbehave the ways
+real upstreams and their proxies do: a raw (non-JSON, HTML) body, extra headers such as
+Retry-After, a delay before answering, a body dripped one byte at a time, or a hang (no answer
+until the client gives up).
 """
 
 from __future__ import annotations
@@ -39,14 +42,23 @@ def completion(content: str | None = None, tool_call: dict | None = None) -> dic
 @dataclass
 class Scripted:
     status: int = 200
-    body: dict[str, Any] = field(default_factory=dict)
-    delay: float = 0.0
+    body: Any = field(default_factory=dict)  # JSON-encoded, unless `raw` is given
+    delay: float = 0.0  # seconds before the status line
+    raw: bytes | None = None  # the exact body bytes (HTML, broken JSON, ...)
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    drip: float = 0.0  # send the status line, headers and body one byte per `drip` seconds
+    hang: bool = False  # accept the request, never answer (until the server stops)
+
+    def payload(self) -> bytes:
+        return self.raw if self.raw is not None else json.dumps(self.body).encode()
 
 
 class ChatCompletionsServer:
     def __init__(self) -> None:
         self.responses: deque[Scripted] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,16 +73,28 @@ class ChatCompletionsServer:
                     if outer.responses
                     else Scripted(500, {"error": {"message": "no scripted response"}})
                 )
+                if scripted.hang:
+                    outer.stopping.wait()
+                    return
                 time.sleep(scripted.delay)
-                payload = json.dumps(scripted.body).encode()
+                payload = scripted.payload()
+                head = [f"HTTP/1.1 {scripted.status} Scripted"]
+                headers = {"Content-Type": scripted.content_type, **scripted.headers}
+                headers["Content-Length"] = str(len(payload))
+                head += [f"{name}: {value}" for name, value in headers.items()]
+                message = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
                 try:
-                    self.send_response(scripted.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
+                    if scripted.drip:
+                        for i in range(len(message)):
+                            if outer.stopping.wait(scripted.drip):
+                                return
+                            self.wfile.write(message[i : i + 1])
+                            self.wfile.flush()
+                    else:
+                        self.wfile.write(message)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
+                    pass  # the client gave up (timeout and deadline tests)
+                self.close_connection = True
 
             def log_message(self, *args) -> None:
                 pass
@@ -88,5 +112,6 @@ class ChatCompletionsServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -99,7 +99,7 @@ def test_bad_chat_input_gets_a_clear_json_error(client, api_key, body, status, c
 
 
 def test_oversized_body_is_413_before_it_is_read(client, api_key):
-    response = chat(client, api_key, json.dumps({"message": "x" * 40_000}))
+    response = chat(client, api_key, json.dumps({"message": "x" * 60_000}))
     assert response.status_code == 413
     assert error_code(response) == "body_too_large"
 

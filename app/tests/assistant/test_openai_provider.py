@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -105,3 +106,136 @@ def test_chat_endpoint_with_openai_provider(llm, client, api_key):
     )  # fmt: skip
     assert response.status_code == 200
     assert response.json()["reply"] == "Hello from the model"
+
+
+def _errors(reason: str) -> float:
+    labels = {"provider": "openai", "reason": reason}
+    return REGISTRY.get_sample_value("wazen_llm_errors_total", labels) or 0
+
+
+def _tool(args: str) -> dict:
+    body = completion(None, {"name": "place_order", "args": {}})
+    body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = args
+    return body
+
+
+def _with_message(message) -> dict:
+    body = completion("x")
+    body["choices"][0]["message"] = message
+    return body
+
+
+@pytest.mark.parametrize(
+    ("scripted", "reason"),
+    [
+        (Scripted(raw=b'{"choices": [', content_type="application/json"), "invalid_json"),
+        (Scripted(raw=b"<html><body>Bad gateway</body></html>", content_type="text/html"),
+         "invalid_json"),
+        (Scripted(raw=b"\xff\xfe not utf-8"), "invalid_json"),
+        (Scripted(body=None), "malformed_response"),
+        (Scripted(body=["choices"]), "malformed_response"),
+        (Scripted(body={"choices": None}), "malformed_response"),
+        (Scripted(body={"choices": [None]}), "malformed_response"),
+        (Scripted(body=_with_message(None)), "malformed_response"),
+        (Scripted(body=_with_message({"role": "assistant", "content": 42})), "malformed_response"),
+        (Scripted(body=_with_message({"content": None, "tool_calls": "x"})),
+         "malformed_response"),
+        (Scripted(body=_tool('{"service_id": 1e999}')), "bad_tool_call"),
+        (Scripted(body=_tool('{"service_id": NaN}')), "bad_tool_call"),
+        (Scripted(body=_tool('{"service_id": 99999999999999999999999}')), "bad_tool_call"),
+        (Scripted(body=_tool('{"service_id": true}')), "bad_tool_call"),
+        (Scripted(body=_tool("not json")), "bad_tool_call"),
+        (Scripted(body=_tool("[1]")), "bad_tool_call"),
+        (Scripted(body=_tool("[" * 5000 + "]" * 5000)), "bad_tool_call"),
+        (Scripted(body=_with_message({"content": None, "tool_calls": [{"function": 1}]})),
+         "bad_tool_call"),
+        (Scripted(body=_with_message({"role": "assistant", "content": None})), "empty_response"),
+    ],
+)  # fmt: skip
+def test_malformed_upstream_replies_become_a_counted_apology(
+    llm, client, api_key, scripted, reason
+):
+    llm.responses.append(scripted)
+    before = _errors(reason)
+    response = client.post(
+        "/api/v1/chat", json.dumps({"message": "hi"}), content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key}",
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.json()["reply"] == services.APOLOGY
+    assert _errors(reason) == before + 1
+    assert len(llm.requests) == 1  # a malformed body is not retried
+    assert Order.objects.count() == 0
+
+
+def test_a_float_service_id_that_is_integral_still_orders(llm, tenant):
+    service_id = services.catalog_cache.orderable_services(tenant.id).services[0].id
+    llm.responses.append(Scripted(body=_tool(json.dumps({"service_id": float(service_id)}))))
+    result = services.reply_create(tenant=tenant, message="order it", conversation_id=None)
+    assert result.order is not None
+    assert result.order.service_id == service_id
+
+
+def _timed_reply(tenant) -> tuple[str, float]:
+    started = time.monotonic()
+    result = services.reply_create(tenant=tenant, message="hello", conversation_id=None)
+    return result.reply, time.monotonic() - started
+
+
+def test_a_retry_after_longer_than_the_budget_answers_at_once(llm, tenant, settings):
+    """Before: the SDK slept Retry-After (5 s) per retry, 10 s for one reply."""
+    settings.WAZEN_LLM_REPLY_DEADLINE = 3
+    settings.OPENAI_MAX_RETRIES = 2
+    llm.responses.extend([Scripted(429, {"error": {}}, headers={"Retry-After": "5"})] * 3)
+    before = _errors("rate_limited")
+    reply, elapsed = _timed_reply(tenant)
+    assert reply == services.APOLOGY
+    assert len(llm.requests) == 1
+    assert _errors("rate_limited") == before + 1
+    assert elapsed < 2  # generous: no 5-second sleep happened
+
+
+def test_a_short_retry_after_is_honoured_then_the_retry_answers(llm, tenant, settings):
+    settings.OPENAI_MAX_RETRIES = 2
+    llm.responses.extend(
+        [
+            Scripted(429, {"error": {}}, headers={"Retry-After": "0.3"}),
+            Scripted(body=completion("after the wait")),
+        ]
+    )
+    reply, elapsed = _timed_reply(tenant)
+    assert reply == "after the wait"
+    assert len(llm.requests) == 2
+    assert elapsed >= 0.3
+
+
+@pytest.mark.parametrize(
+    "scripted",
+    [
+        Scripted(body=completion("one byte at a time"), drip=0.1),  # headers and body dripped
+        Scripted(hang=True),
+    ],
+    ids=["slow-drip", "hang"],
+)
+def test_the_reply_deadline_bounds_slow_and_silent_upstreams(llm, tenant, settings, scripted):
+    """Before: a 1-byte-per-second upstream held a reply 20 s with OPENAI_TIMEOUT=2."""
+    settings.WAZEN_LLM_REPLY_DEADLINE = 1.5
+    settings.OPENAI_TIMEOUT = 5.0  # per attempt, longer than the budget: the budget cuts it
+    settings.OPENAI_MAX_RETRIES = 2
+    llm.responses.extend([scripted] * 3)
+    before = _errors("deadline")
+    reply, elapsed = _timed_reply(tenant)
+    assert reply == services.APOLOGY
+    assert _errors("deadline") == before + 1
+    assert elapsed < 1.5 + 1.5  # generous; the drip alone would take ~30 s
+
+
+def test_retries_stop_when_the_budget_is_spent(llm, tenant, settings):
+    settings.WAZEN_LLM_REPLY_DEADLINE = 1.6
+    settings.OPENAI_TIMEOUT = 0.5
+    settings.OPENAI_MAX_RETRIES = 10
+    llm.responses.extend([Scripted(body=completion("late"), delay=1.0)] * 11)
+    reply, elapsed = _timed_reply(tenant)
+    assert reply == services.APOLOGY
+    assert len(llm.requests) < 4  # ten retries of 0.5 s plus back-off would not fit in 1.6 s
+    assert elapsed < 1.6 + 1.5

@@ -316,7 +316,7 @@ def test_api_key_errors_are_filed_under_api_keys(redis_cache, company, api_key, 
     assert (catalog["errors"], catalog["breaker"]) == (0, "closed")
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1
-    assert "'api_keys' unavailable" in messages[0]
+    assert "Redis unavailable for 'api_keys'" in messages[0]
     assert caplog.records[0].name == "wazen.cache.api_keys"
 
 

@@ -35,6 +35,7 @@ REQUIRED_ALERTS = {
     "WazenCatalogCacheErrorsRising",
     "WazenCatalogCacheFallbacksRising",
     "WazenRedisDown",
+    "WazenCompanyThrottled",
     "WazenMigrationsPending",
     "WazenMigrationJobFailed",
     "WazenPodsNotReady",
@@ -279,6 +280,8 @@ def test_dashboard_panels_cover_the_sre_questions() -> None:
         "redis_up",
         "wazen_cache_available",
         "kube_pod_status_ready",  # readiness
+        "wazen_rate_limited_requests_total",  # throttled companies
+        "wazen_rate_limit_fail_open_total",
     ):
         assert needle in exprs, needle
 

@@ -1,0 +1,61 @@
+"""The base view of every JSON endpoint: ApiError → JSON, JSON 405 with Allow, OPTIONS answered
+with Allow (no HTML, no authentication: preflights carry no credentials), Bearer authentication
+and the rate limits when the view asks for authentication."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from api import ratelimit
+from api.auth import authenticate
+from api.errors import ApiError, error_response
+
+
+class JsonApiView(View):
+    requires_auth = True
+    # Each accepted request produces one LLM reply: it counts against the daily reply quotas.
+    charges_reply = False
+
+    def allowed_methods(self) -> str:
+        return ", ".join(m.upper() for m in self._allowed_methods())
+
+    @method_decorator(csrf_exempt)  # bearer tokens, no cookies: CSRF does not apply
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            method = request.method.lower()
+            if method not in self.http_method_names or not hasattr(self, method):
+                return self.http_method_not_allowed(request)
+            if method == "options":
+                return self.options(request)
+            if self.requires_auth:
+                request.tenant = authenticate(request)
+                ratelimit.enforce(
+                    tenant=request.tenant,
+                    key_hash=request.api_key_hash,
+                    charges_reply=self.charges_reply,
+                )
+            return super().dispatch(request, *args, **kwargs)
+        except ApiError as error:
+            return error.response()
+
+    def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = HttpResponse(status=204)
+        response["Allow"] = self.allowed_methods()
+        return response
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any):
+        allowed = self.allowed_methods()
+        return error_response(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed here; use {allowed}.",
+            headers={"Allow": allowed},
+        )
+
+
+__all__ = ["ApiError", "JsonApiView", "JsonResponse", "error_response"]
