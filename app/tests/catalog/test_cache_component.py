@@ -366,3 +366,21 @@ def test_the_one_round_trip_path_still_sees_every_write(redis_cache, company, ap
     ApiKey.objects.filter(company=company).update(revoked_at=timezone.now())
     assert catalog_cache.tenant_and_catalog(api_key) == (None, None)
     assert catalog_cache.tenant_and_catalog("not-a-key") == (None, None)
+
+
+def test_an_open_breaker_notices_recovery_without_traffic(redis_cache, company, settings):
+    from prometheus_client import REGISTRY
+
+    snapshots = catalog_cache.catalog_snapshots
+    redis_cache.stop()
+    catalog_cache.orderable_services(company.id)  # opens the breaker
+    assert snapshots.guard.breaker.state == "open"
+    time.sleep(settings.WAZEN_CACHE_BREAKER_COOLDOWN * 2)
+    assert snapshots.guard.breaker.state != "closed"  # re-probed, still down
+    redis_cache.start()
+    deadline = time.monotonic() + 5
+    while snapshots.guard.breaker.state != "closed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert snapshots.guard.breaker.state == "closed"  # no request was made meanwhile
+    gauge = REGISTRY.get_sample_value("wazen_cache_available", {"cache": "catalog"})
+    assert gauge == 1
