@@ -14,18 +14,31 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from catalog.models import Service
 
-FIELDS = ("id", "name", "description", "price", "currency", "category")
+FIELDS = ("id", "name", "description", "price", "currency", "category", "name_ar", "description_ar")
 _static: dict[int, bytes] = {}
 _static_lock = threading.Lock()
 
 
 def services_from_db(company_id: int, using: str = "default") -> list[dict]:
-    """The seed's catalog query: one SELECT, prices as exact decimal text (as the project)."""
+    """The seed's catalog query: one SELECT, shaped as the project lists services in English
+    (prices as exact decimal text, both languages' texts beside them)."""
     rows = Service.objects.using(using).filter(
         company_id=company_id, is_active=True, is_orderable=True
     )
     rows = rows.values(*FIELDS).order_by("category", "name")
-    return [{**row, "price": str(row["price"])} for row in rows]
+    return [
+        {
+            "id": row["id"],
+            "name": row["name"],
+            "description": row["description"],
+            "price": str(row["price"]),
+            "currency": row["currency"],
+            "category": row["category"],
+            "names": {"en": row["name"], "ar": row["name_ar"]},
+            "descriptions": {"en": row["description"], "ar": row["description_ar"]},
+        }
+        for row in rows
+    ]
 
 
 def bare(request: HttpRequest, company_id: int) -> HttpResponse:
