@@ -8,7 +8,8 @@ from api.errors import ApiError
 from catalog.api_keys import Tenant, hash_key, tenant_for_key
 
 
-def authenticate(request: HttpRequest) -> Tenant:
+def bearer_key(request: HttpRequest) -> str:
+    """The raw key of a well-formed `Authorization: Bearer <key>` header; 401 otherwise."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -19,8 +20,17 @@ def authenticate(request: HttpRequest) -> Tenant:
         raise ApiError(
             401, "invalid_authorization", "Use the scheme 'Authorization: Bearer <key>'."
         )
-    tenant = tenant_for_key(token.strip())
+    return token.strip()
+
+
+def accept(request: HttpRequest, raw_key: str, tenant: Tenant | None) -> Tenant:
+    """The tenant a key resolved to, remembered on the request; 401 for no tenant."""
     if tenant is None:
         raise ApiError(401, "invalid_api_key", "The API key is unknown or revoked.")
-    request.api_key_hash = hash_key(token.strip())  # the rate limits' per-key identity
+    request.api_key_hash = hash_key(raw_key)  # the rate limits' per-key identity
     return tenant
+
+
+def authenticate(request: HttpRequest) -> Tenant:
+    raw_key = bearer_key(request)
+    return accept(request, raw_key, tenant_for_key(raw_key))

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api import ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
+from catalog.api_keys import Tenant
 
 
 class JsonApiView(View):
@@ -33,7 +34,7 @@ class JsonApiView(View):
             if method == "options":
                 return self.options(request)
             if self.requires_auth:
-                request.tenant = authenticate(request)
+                request.tenant = self.authenticate(request)
                 ratelimit.enforce(
                     tenant=request.tenant,
                     key_hash=request.api_key_hash,
@@ -42,6 +43,10 @@ class JsonApiView(View):
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
             return error.response()
+
+    def authenticate(self, request: HttpRequest) -> Tenant:
+        """The caller's company (401 otherwise); a view may resolve more in the same step."""
+        return authenticate(request)
 
     def options(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = HttpResponse(status=204)

@@ -72,6 +72,20 @@ def test_services_request_costs_one_query_on_a_miss_and_none_on_a_hit(redis_cach
     assert len(hit.captured_queries) == 0
 
 
+def test_a_services_hit_is_one_redis_round_trip(redis_cache, client, api_key):
+    client.get("/api/v1/services", **auth(api_key))  # fills the key resolution and the catalog
+    redis_cache.cli("CONFIG", "RESETSTAT")
+    for _ in range(10):
+        assert client.get("/api/v1/services", **auth(api_key)).status_code == 200
+    stats = redis_cache.cli("INFO", "commandstats").splitlines()
+    calls = {
+        line.split(":")[0].removeprefix("cmdstat_"): int(line.split("calls=")[1].split(",")[0])
+        for line in stats
+        if line.startswith("cmdstat_") and "config" not in line
+    }
+    assert calls == {"mget": 10}  # both generations in one MGET, nothing else
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
