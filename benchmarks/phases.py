@@ -436,3 +436,52 @@ def ratios(runs: dict[str, list[dict]]) -> dict:
         }
         for name in runs
     }
+
+
+RATE_LIMIT_SETTINGS = (
+    "WAZEN_RATE_LIMIT_KEY_PER_MINUTE",
+    "WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE",
+    "WAZEN_QUOTA_KEY_REPLIES_PER_DAY",
+    "WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY",
+)
+
+
+def rate_limit_overhead(
+    config: Config, env: dict, workdir, pg: probes.PgStats, rstats, tenants: list[Tenant]
+) -> dict:
+    """The project's hit path with the rate limits on against the same path with them off: two
+    servers, alternating rounds. Every limit is set (every counter checked, as the chart's
+    defaults do) but high enough that nothing is refused: this measures the check, not refusals.
+    """
+    limited = {**env, **dict.fromkeys(RATE_LIMIT_SETTINGS, "1000000000")}
+    servers = {"off": Gunicorn(env, workdir), "on": Gunicorn(limited, workdir)}
+    runs: dict[str, list[dict]] = {"off": [], "on": []}
+    try:
+        for server in servers.values():
+            server.start(f"/bench/bare/{tenants[0].id}")
+        benches = {name: Bench(config, server, pg, rstats) for name, server in servers.items()}
+        project = next(v for v in VARIANTS if v.name == "project")
+        targets = [project.target(t) for t in tenants]
+        for bench in benches.values():
+            bench.warm(targets)
+        for round_no in range(config.rounds):
+            for name in ("off", "on") if round_no % 2 == 0 else ("on", "off"):
+                result = benches[name].measure(targets, config.seconds)
+                if result["error_count"]:
+                    raise RuntimeError(f"rate limits {name}: {result['error_count']} errors")
+                runs[name].append(result)
+                log(
+                    f"rate limits {name}: {result['rps']:8.0f} req/s  p99 {result['p99_ms']:.2f} ms"
+                )
+    finally:
+        for server in servers.values():
+            server.stop()
+    summary = {name: summarise(rounds) for name, rounds in runs.items()}
+    return {
+        "limits": dict.fromkeys(RATE_LIMIT_SETTINGS, 1_000_000_000),
+        "summary": summary,
+        "x_off_same_round_median": statistics.median(
+            a["rps"] / b["rps"] for a, b in zip(runs["on"], runs["off"], strict=True)
+        ),
+        "p99_ratio": summary["on"]["p99_ms"] / summary["off"]["p99_ms"],
+    }
