@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmarks import machine, plots, report, rss, stack
 from benchmarks.config import Config
-from benchmarks.phases import Bench, log, rate_limit_overhead, stampede
+from benchmarks.phases import Bench, log, server_options, stampede
 from benchmarks.probes import PgStats, RedisStats, RssSampler
 
 
@@ -105,8 +105,8 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
                 results["stampede"]["seedfix"] = stampede(server, pg, tenants, config, "seedfix")
         finally:
             server.stop()
-    log("rate limits off/on, alternating rounds")
-    results["rate_limits"] = rate_limit_overhead(config, env, workdir, pg, rstats, tenants)
+    log("server options (rate limits, access log), rotating rounds")
+    results["server_options"] = server_options(config, env, workdir, pg, rstats, tenants)
     pg.close()
     return results
 

@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from benchmarks import views
+from config.urls import handler400, handler403, handler404, handler500  # noqa: F401 -- the project's
 
 urlpatterns = [
     path("bench/bare/<int:company_id>", views.bare, name="bench-bare"),
@@ -11,6 +12,3 @@ urlpatterns = [
     path("bench/cachalot/<int:company_id>", views.cachalot, name="bench-cachalot"),
     path("", include("config.urls")),
 ]
-
-handler404 = "assistant.apis.not_found"
-handler500 = "assistant.apis.server_error"

@@ -43,7 +43,10 @@ control_socket_disable = True
 # -- logging -----------------------------------------------------------------------------------
 LOG_JSON = os.environ.get("LOG_FORMAT", "text").strip().lower() == "json"
 loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower()
-accesslog = "-"
+# One line per request; GUNICORN_ACCESS_LOG=false turns it off (make bench states its cost).
+accesslog = (
+    "-" if os.environ.get("GUNICORN_ACCESS_LOG", "true").strip().lower() != "false" else None
+)
 errorlog = "-"
 
 

@@ -58,10 +58,11 @@ def test_quick_bench_writes_report_results_and_plots(bench_out: Path) -> None:
     for entry in (stampede["true"], stampede["false"], stampede["seedfix"]):
         assert entry["concurrency"] == 64
         assert all(run["ok"] == 64 for run in entry["runs"])
-    limiter = results["rate_limits"]["summary"]
-    assert limiter["on"]["errors"] == limiter["off"]["errors"] == 0  # nothing refused
+    options = results["server_options"]["summary"]
+    assert set(options) == {"defaults", "rate limits on", "access log off"}
+    assert all(entry["errors"] == 0 for entry in options.values())  # nothing refused
     # The limiter is really on: its Lua call is one more Redis command per request.
-    on, off = (limiter[k]["redis_commands_per_request"] for k in ("on", "off"))
+    on, off = (options[k]["redis_commands_per_request"] for k in ("rate limits on", "defaults"))
     assert on >= off + 0.9
     outage = results["outage"]
     assert outage["down"]["errors"] == 0  # a cache failure never fails a request
