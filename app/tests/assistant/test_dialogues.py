@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import pytest
 
-from assistant import providers, services
+from assistant import services
 from assistant.models import Order
 from catalog.api_keys import Tenant
 from catalog.management.commands.seed_demo import DEMO_SERVICES
@@ -384,20 +384,6 @@ def demo() -> Tenant:
         for name, category, price, description, name_ar, description_ar in DEMO_SERVICES
     )  # fmt: skip
     return Tenant(id=company.id, slug=company.slug, name=company.name)
-
-
-@pytest.fixture
-def llm(settings):
-    with ChatCompletionsServer() as server:
-        settings.LLM_PROVIDER = "openai"
-        settings.OPENAI_BASE_URL = server.base_url
-        settings.OPENAI_API_KEY = "sk-test"
-        settings.OPENAI_MODEL = "test-model"
-        settings.OPENAI_TIMEOUT = 5
-        settings.OPENAI_MAX_RETRIES = 0
-        providers._provider.cache_clear()
-        yield server
-        providers._provider.cache_clear()
 
 
 def _letters(text: str) -> tuple[int, int]:

@@ -10,23 +10,18 @@ from prometheus_client import REGISTRY
 
 from assistant import providers, services
 from assistant.models import Order
-from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
+from tests.assistant.chat_completions_server import Scripted, completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def llm(settings):
-    with ChatCompletionsServer() as server:
-        settings.LLM_PROVIDER = "openai"
-        settings.OPENAI_BASE_URL = server.base_url
-        settings.OPENAI_API_KEY = "sk-test"
-        settings.OPENAI_MODEL = "test-model"
-        settings.OPENAI_TIMEOUT = 0.5
-        settings.OPENAI_MAX_RETRIES = 1
-        providers._provider.cache_clear()
-        yield server
-        providers._provider.cache_clear()
+def llm(llm, settings):
+    """Short attempts and one retry: the transport tests exercise both."""
+    settings.OPENAI_TIMEOUT = 0.5
+    settings.OPENAI_MAX_RETRIES = 1
+    providers._provider.cache_clear()
+    return llm
 
 
 def test_answer_uses_catalog_in_system_prompt_and_history(llm, tenant):

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from prometheus_client import REGISTRY
 
-from assistant import orders, providers, services
+from assistant import orders, services
 from assistant.models import Conversation, Order
 from catalog.api_keys import Tenant
-from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
+from tests.assistant.chat_completions_server import Scripted, completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,20 +106,6 @@ def test_status_and_cancel_in_a_new_conversation_find_nothing(tenant, placed):
 
 
 # -- the openai provider's tools ---------------------------------------------------------------
-
-
-@pytest.fixture
-def llm(settings):
-    with ChatCompletionsServer() as server:
-        settings.LLM_PROVIDER = "openai"
-        settings.OPENAI_BASE_URL = server.base_url
-        settings.OPENAI_API_KEY = "sk-test"
-        settings.OPENAI_MODEL = "test-model"
-        settings.OPENAI_TIMEOUT = 5
-        settings.OPENAI_MAX_RETRIES = 0
-        providers._provider.cache_clear()
-        yield server
-        providers._provider.cache_clear()
 
 
 def tool(name: str, **args) -> Scripted:
