@@ -30,6 +30,8 @@ class Variant:
 VARIANTS = (
     Variant("bare", "bare Django view, static JSON (the floor)",
             lambda t: load.Target(f"/bench/bare/{t.id}")),
+    Variant("bare_redis", "the floor plus one Redis GET of a few bytes (any per-request check)",
+            lambda t: load.Target(f"/bench/bare-redis/{t.id}")),
     Variant("seedfix", "the seed's fix: cache.get/cache.set, django-redis, JSON",
             lambda t: load.Target(f"/bench/seedfix/{t.id}")),
     Variant("cachalot", "django-cachalot (ORM cache on Redis)",

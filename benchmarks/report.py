@@ -7,7 +7,7 @@ import statistics
 
 from benchmarks import machine
 
-ORDER = ("bare", "seedfix", "cachalot", "project", "before")
+ORDER = ("bare", "bare_redis", "seedfix", "cachalot", "project", "before")
 
 
 def _f(value: float | None, digits: int = 2) -> str:
@@ -57,7 +57,9 @@ def render(r: dict) -> str:
     lines += [
         "",
         f"Same-round ratios (median over rounds) for the project: x bare "
-        f"{p['x_bare_same_round_median']:.2f}, x seed's fix {p['x_seedfix_same_round_median']:.2f}."
+        f"{p['x_bare_same_round_median']:.2f}, x seed's fix {p['x_seedfix_same_round_median']:.2f}"
+        f", x the floor plus one Redis round trip "
+        f"{v['summary']['project']['rps_median'] / v['summary']['bare_redis']['rps_median']:.2f}."
         " Statements and Redis commands are server-side counts (pg_stat_statements, INFO "
         "commandstats) divided by the requests the server received (django-prometheus' "
         "counter, which includes the few wrk abandoned at its deadline); every command counts, "

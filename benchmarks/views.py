@@ -51,6 +51,13 @@ def bare(request: HttpRequest, company_id: int) -> HttpResponse:
     return HttpResponse(body, content_type="application/json")
 
 
+def bare_redis(request: HttpRequest, company_id: int) -> HttpResponse:
+    """The floor plus one Redis round trip of a few bytes: what any design pays that checks a
+    shared store on every request (as the project's generation check does), and no more."""
+    caches["seedfix"].client.get_client().get(f"bench:generation:{company_id}")
+    return bare(request, company_id)
+
+
 def before(request: HttpRequest, company_id: int) -> JsonResponse:
     """The seed's "before": the catalog queried five times per request (once per reply step)."""
     services: list[dict] = []

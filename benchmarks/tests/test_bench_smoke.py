@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-VARIANTS = {"bare", "seedfix", "cachalot", "project", "before"}
+VARIANTS = {"bare", "bare_redis", "seedfix", "cachalot", "project", "before"}
 
 
 @pytest.fixture(scope="module")
