@@ -27,6 +27,10 @@ class Variant:
     target: Callable[[Tenant], load.Target]
 
 
+def variant(name: str) -> Variant:
+    return next(v for v in VARIANTS if v.name == name)
+
+
 VARIANTS = (
     Variant("bare", "bare Django view, static JSON (the floor)",
             lambda t: load.Target(f"/bench/bare/{t.id}")),
@@ -240,7 +244,7 @@ class Bench:
 
     def outage(self, tenants: list[Tenant], redis_server) -> dict:
         """The project under the same load with Redis up, then stopped, alternating."""
-        targets = [VARIANTS[3].target(t) for t in tenants]
+        targets = [variant("project").target(t) for t in tenants]
         up, down, recovery = [], [], []
         for round_no in range(self.config.outage_rounds):
             up.append(self.measure(targets, self.config.seconds))
@@ -289,7 +293,7 @@ class Bench:
             }
             log(f"size {size}: {used / len(tenants):.0f} B in Redis per company")
         runs: dict[int, list[dict]] = {size: [] for size in groups}
-        targets = {size: [VARIANTS[3].target(t) for t in ts] for size, ts in groups.items()}
+        targets = {size: [variant("project").target(t) for t in ts] for size, ts in groups.items()}
         for size in groups:
             self.warm(targets[size])
         sizes = list(groups)
@@ -318,7 +322,7 @@ class Bench:
                              stdout=io.StringIO())  # fmt: skip
             close_connections()
             warm_seconds = time.monotonic() - started
-            targets = [VARIANTS[3].target(t) for t in tenants]
+            targets = [variant("project").target(t) for t in tenants]
             random.Random(count).shuffle(targets)  # noqa: S311 -- a load order, not a secret
             # also resolves (and caches) the API keys: a full round's length
             self.warm(targets, self.config.seconds)
@@ -351,7 +355,9 @@ class Bench:
 
     def soak(self, tenants: list[Tenant], rss: probes.RssSampler) -> dict:
         rss.mark("soak")
-        result = self.measure([VARIANTS[3].target(t) for t in tenants], self.config.soak_seconds)
+        result = self.measure(
+            [variant("project").target(t) for t in tenants], self.config.soak_seconds
+        )
         return summarise([result])
 
 
@@ -469,8 +475,7 @@ def server_options(
         for server in servers.values():
             server.start(f"/bench/bare/{tenants[0].id}")
         benches = {name: Bench(config, server, pg, rstats) for name, server in servers.items()}
-        project = next(v for v in VARIANTS if v.name == "project")
-        targets = [project.target(t) for t in tenants]
+        targets = [variant("project").target(t) for t in tenants]
         for bench in benches.values():
             bench.warm(targets)
         for round_no in range(config.rounds):
