@@ -121,7 +121,7 @@ WAZEN_CACHE_FILL_LOCK_WAIT = env_float("WAZEN_CACHE_FILL_LOCK_WAIT", 2.0)
 # measure what it saves (make bench).
 WAZEN_CACHE_SINGLE_FLIGHT = env_bool("WAZEN_CACHE_SINGLE_FLIGHT", True)
 # Decoded entries kept per process and cache (LRU); a hit then reads only the generation. 0: off.
-WAZEN_CACHE_LOCAL_MAX_ENTRIES = env_int("WAZEN_CACHE_LOCAL_MAX_ENTRIES", 1000, minimum=0)
+WAZEN_CACHE_LOCAL_MAX_ENTRIES = env_int("WAZEN_CACHE_LOCAL_MAX_ENTRIES", 500, minimum=0)
 WAZEN_API_KEY_CACHE_TIMEOUT = env_int("WAZEN_API_KEY_CACHE_TIMEOUT", 300, minimum=1)
 WAZEN_HEALTH_CACHE_CRITICAL = env_bool("WAZEN_HEALTH_CACHE_CRITICAL", False)
 WAZEN_MAX_MESSAGE_CHARS = env_int("WAZEN_MAX_MESSAGE_CHARS", 4000, minimum=1)
