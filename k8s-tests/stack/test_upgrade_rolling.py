@@ -65,10 +65,13 @@ def previous_image(backend) -> str:
 
 
 class RotationClient:
-    """Chats and lists services through whichever pods are in the rotation at each request."""
+    """Chats and lists services through whichever pods are in the rotation at each request.
 
-    def __init__(self, stack: LocalStack) -> None:
-        self.stack, self.ok, self.failures = stack, 0, []
+    Paced at about 6 requests/s in all, below the chart's per-key rate limit (600 per minute).
+    """
+
+    def __init__(self, stack: LocalStack, key: str) -> None:
+        self.stack, self.key, self.ok, self.failures = stack, key, 0, []
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._run, args=(n,)) for n in range(3)]
 
@@ -85,7 +88,7 @@ class RotationClient:
     def _run(self, n: int) -> None:
         while not self._stop.is_set():
             urls = self.stack.base_urls
-            client = ChatClient(urls[n % len(urls)], self.stack.api_key, self.stack.host_header)
+            client = ChatClient(urls[n % len(urls)], self.key, self.stack.host_header)
             n += 1
             try:
                 response = client.chat("What do you offer?") if n % 3 == 0 else client.services()
@@ -96,13 +99,13 @@ class RotationClient:
                 self.ok += 1
             else:
                 self.failures.append(f"HTTP {response.status}: {response.body[:200]!r}")
-            time.sleep(0.02)
+            time.sleep(0.5)
 
 
-def prices_seen(stack: LocalStack) -> list[set[str]]:
+def prices_seen(stack: LocalStack, key: str) -> list[set[str]]:
     seen = []
     for url in stack.base_urls:
-        client = ChatClient(url, stack.api_key, host=stack.host_header)
+        client = ChatClient(url, key, host=stack.host_header)
         response = client.services()
         assert response.status == 200, response.body[:300]
         seen.append({service["price"] for service in response.json()["services"]})
@@ -118,7 +121,11 @@ def set_prices(stack: LocalStack, price: str) -> None:
 
 
 def test_rolling_upgrade_from_the_previous_image(stack: LocalStack, previous_image: str):
-    listing = ChatClient(stack.base_urls[0], stack.api_key, host=stack.host_header).services()
+    # A key of its own: the per-key rate limit's window is not shared with earlier scenarios.
+    env = container_env(stack.chart, "issue-key", "10.0.0.1", stack.namespace)
+    issued = stack.backend.manage(env, "issue_api_key", "demo").split()
+    key = next(word for word in issued if word.startswith("wz_"))
+    listing = ChatClient(stack.base_urls[0], key, host=stack.host_header).services()
     seeded = {service["id"]: service["price"] for service in listing.json()["services"]}
     replicas = len(stack.app_pods)
     for pod in list(stack.app_pods):  # back to the previous release
@@ -126,9 +133,9 @@ def test_rolling_upgrade_from_the_previous_image(stack: LocalStack, previous_ima
     stack.start_pods(replicas, image=previous_image)
     stack.on_pods_changed()
     stack.wait_ready(True, timeout=180)
-    assert len({frozenset(p) for p in prices_seen(stack)}) == 1
+    assert len({frozenset(p) for p in prices_seen(stack, key)}) == 1
 
-    with RotationClient(stack) as client:
+    with RotationClient(stack, key) as client:
         for step, old in enumerate(list(stack.app_pods)):
             new = stack.new_pod()
             stack.wait_pod(new, True, timeout=180)
@@ -137,11 +144,11 @@ def test_rolling_upgrade_from_the_previous_image(stack: LocalStack, previous_ima
             stack.retire_pod(old)
             price = f"{700 + step}.00"
             set_prices(stack, price)  # written while old and new builds share Redis
-            assert prices_seen(stack) == [{price}] * len(stack.app_pods), f"step {step}"
+            assert prices_seen(stack, key) == [{price}] * len(stack.app_pods), f"step {step}"
             log(f"rolling upgrade: {step + 1}/{replicas} pods replaced, {client.ok} requests ok")
     log(f"rolling upgrade: {client.ok} requests, {len(client.failures)} failed")
     assert client.failures == []
-    assert client.ok > 50
+    assert client.ok > 30
     images = {podman("inspect", "--format", "{{.ImageName}}", p.handle) for p in stack.app_pods}
     assert previous_image not in images
     restore_prices(stack, seeded)

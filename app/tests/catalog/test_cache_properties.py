@@ -33,7 +33,7 @@ from catalog.selectors import catalog_snapshot_from_db
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-EXAMPLES = 10
+EXAMPLES = 20
 STEPS = 15
 _serial = itertools.count()
 price = st.decimals(min_value=0, max_value=999, places=2, allow_nan=False, allow_infinity=False)
