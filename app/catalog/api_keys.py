@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from catalog.cache.component import GenerationalCache
 from catalog.models import ApiKey, Company
+from catalog.schema import schema_version
 
 KEY_PREFIX = "wz_"
 MAX_KEY_LENGTH = 200
@@ -86,10 +87,9 @@ def _ttl(tenant: Tenant | None) -> float:
 
 
 def build_api_key_cache() -> GenerationalCache[Tenant | None]:
-    fingerprint = hashlib.sha256(",".join(Tenant.__slots__).encode()).hexdigest()[:8]
     return GenerationalCache(
         name="api_keys",
-        schema_version=f"{TENANT_REVISION}.{fingerprint}",
+        schema_version=schema_version(TENANT_REVISION, Tenant),
         load=tenant_from_db,
         encode=_encode,
         decode=_decode,

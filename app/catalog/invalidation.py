@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
@@ -54,23 +55,38 @@ def _company_objects(objs: Iterable[Any]) -> Scopes:
     return _company_rows(type(objs[0]), [obj.pk for obj in objs]) if objs else {}
 
 
-RowsPolicy = Callable[[Any, list[Any]], Scopes]
-ObjectsPolicy = Callable[[Iterable[Any]], Scopes]
-# model label → (scopes from stored rows, scopes from objects in memory)
-DEPENDENTS: dict[str, tuple[RowsPolicy, ObjectsPolicy]] = {
-    "catalog.Service": (_service_rows, _service_objects),
-    "catalog.ApiKey": (_api_key_rows, _api_key_objects),
-    "catalog.Company": (_company_rows, _company_objects),
+@dataclass(frozen=True)
+class Dependents:
+    """Which cache scopes a model's rows feed: read from stored rows (before a write, to catch
+    what moves away) or from objects in memory (after it). `moved_by`: the fields whose change
+    moves a row to other scopes; a write that changes none of them has the same scopes before
+    and after, so they are read once."""
+
+    rows: Callable[[Any, list[Any]], Scopes]
+    objects: Callable[[Iterable[Any]], Scopes]
+    moved_by: frozenset[str]
+
+
+DEPENDENTS: dict[str, Dependents] = {
+    "catalog.Service": Dependents(_service_rows, _service_objects, frozenset({"company"})),
+    "catalog.ApiKey": Dependents(_api_key_rows, _api_key_objects, frozenset({"company"})),
+    "catalog.Company": Dependents(_company_rows, _company_objects, frozenset()),
 }
 
 
 def from_rows(model, pks: Iterable[Any]) -> Scopes:
     pks = [pk for pk in pks if pk is not None]
-    return DEPENDENTS[model._meta.label][0](model, pks) if pks else {}
+    return DEPENDENTS[model._meta.label].rows(model, pks) if pks else {}
 
 
 def from_objects(model, objs: Iterable[Any]) -> Scopes:
-    return DEPENDENTS[model._meta.label][1](objs)
+    return DEPENDENTS[model._meta.label].objects(objs)
+
+
+def can_move(model, fields: Iterable[str]) -> bool:
+    """Does writing these fields (names or attnames) possibly move rows to other scopes?"""
+    moved_by = DEPENDENTS[model._meta.label].moved_by
+    return any(model._meta.get_field(name).name in moved_by for name in fields)
 
 
 def merge(*parts: Scopes) -> Scopes:
@@ -97,7 +113,8 @@ class InvalidatingQuerySet(models.QuerySet):
         pks = list(self.order_by().values_list("pk", flat=True))
         before = from_rows(self.model, pks)
         rows = super().update(**kwargs)
-        after_commit(merge(before, from_rows(self.model, pks)))
+        after = from_rows(self.model, pks) if can_move(self.model, kwargs) else {}
+        after_commit(merge(before, after))
         return rows
 
     def bulk_create(self, objs: Iterable[models.Model], *args, **kwargs) -> list[models.Model]:

@@ -13,11 +13,12 @@ from catalog import invalidation
 from catalog.models import ApiKey, Company, Service
 
 
-def remember_dependents(sender, instance, raw: bool = False, **kwargs) -> None:
+def remember_dependents(sender, instance, raw: bool = False, update_fields=None, **kwargs) -> None:
     # What the stored row feeds now: a service moved to another company changes the old one too.
-    instance._cache_scopes_before = (
-        invalidation.from_rows(sender, [instance.pk]) if instance.pk and not raw else {}
-    )
+    # Not read when this save cannot move the row (its scopes are then the same after the save).
+    fields = update_fields if update_fields is not None else [f.name for f in sender._meta.fields]
+    movable = instance.pk and not raw and invalidation.can_move(sender, fields)
+    instance._cache_scopes_before = invalidation.from_rows(sender, [instance.pk]) if movable else {}
 
 
 def saved(sender, instance, **kwargs) -> None:

@@ -8,10 +8,11 @@ left the Arabic text empty.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from catalog.schema import schema_version
 
 LANGUAGES = ("en", "ar")
 # Bump when the payload changes meaning without changing its fields (e.g. a price format);
@@ -105,6 +106,5 @@ class CatalogSnapshot:
 
 
 def payload_schema_version() -> str:
-    """Names the payload's shape: the revision plus a fingerprint of the entry's fields."""
-    names = ",".join(f.name for f in fields(ServiceEntry))
-    return f"{PAYLOAD_REVISION}.{hashlib.sha256(names.encode()).hexdigest()[:8]}"
+    """Names the payload's shape (part of the cache key)."""
+    return schema_version(PAYLOAD_REVISION, ServiceEntry)

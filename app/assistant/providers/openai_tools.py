@@ -5,11 +5,11 @@ database (service of this company, order of this conversation) and carries it ou
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from assistant.providers.base import Intent, ProviderError, ProviderReply
+from assistant.providers.openai_wire import BAD_TOOL_CALL
 
 _MAX_ID = 2**63 - 1  # the largest database id; anything else is a malformed call
 
@@ -77,22 +77,16 @@ def _id(arguments: dict[str, Any], key: str, *, required: bool) -> int | None:
     return number
 
 
-def tool_reply(
-    name: str, raw_arguments: str | dict[str, Any] | None, text: str
-) -> ProviderReply | None:
+def tool_reply(name: str, arguments: dict[str, Any], text: str) -> ProviderReply | None:
     """The intent a tool call asks for, or None for a tool this provider does not offer.
 
-    Raises ProviderError("bad_tool_call") for arguments that are not what the tool declares.
+    `arguments` is the JSON object openai_wire parsed strictly. Raises
+    ProviderError("bad_tool_call") for arguments that are not what the tool declares.
     """
     intent = _INTENTS.get(name)
     if intent is None:
         return None
     try:
-        arguments = (
-            raw_arguments if isinstance(raw_arguments, dict) else json.loads(raw_arguments or "{}")
-        )
-        if not isinstance(arguments, dict):
-            raise ValueError("arguments are not an object")
         if intent is Intent.ORDER:
             service_id = _id(arguments, "service_id", required=True)
             return ProviderReply(
@@ -101,5 +95,5 @@ def tool_reply(
         return ProviderReply(
             text, intent=intent, order_id=_id(arguments, "order_id", required=False)
         )
-    except (ValueError, TypeError, OverflowError, RecursionError) as error:
-        raise ProviderError("bad_tool_call", str(raw_arguments)[:200]) from error
+    except (ValueError, TypeError, OverflowError) as error:
+        raise ProviderError(BAD_TOOL_CALL, str(arguments)[:200]) from error

@@ -94,16 +94,3 @@ def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
             raise ProviderError(BAD_TOOL_CALL, detail)
         calls.append(ToolCall(name=function["name"], arguments=parsed))
     return calls
-
-
-def integer_argument(call: ToolCall, name: str) -> int:
-    """A positive 64-bit integer argument (a database id).
-
-    3.0 is accepted (some models write ids as floats); 1e999, true and 10**30 are not.
-    """
-    value = call.arguments.get(name)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
-        raise ProviderError(BAD_TOOL_CALL, f"{call.name}.{name} is not an id: {value!r:.40}")
-    return value
