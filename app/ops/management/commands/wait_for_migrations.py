@@ -10,20 +10,10 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.migrations.executor import MigrationExecutor
+from django.db import DEFAULT_DB_ALIAS
 
+from ops.migrations import pending_migrations
 from ops.shutdown import exit_on_sigterm
-
-
-def pending_migrations(alias: str) -> int:
-    """Number of migrations not applied yet on the database `alias` (raises if unreachable)."""
-    connection = connections[alias]
-    try:
-        executor = MigrationExecutor(connection)
-        return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
-    finally:
-        connection.close()
 
 
 class Command(BaseCommand):
