@@ -196,5 +196,9 @@ def test_chat_page_is_served_with_its_script(client):
     assert b"Wazen AI assistant" in page.content
     script = client.get("/static/assistant/chat.js")
     assert script.status_code == 200
-    assert b"/api/v1/chat" in b"".join(script.streaming_content)
+    assert b"/v1/chat/completions" in b"".join(script.streaming_content)
     script.close()
+    reader = client.get("/static/assistant/sse.js")
+    assert reader.status_code == 200
+    assert b"getReader" in b"".join(reader.streaming_content)
+    reader.close()

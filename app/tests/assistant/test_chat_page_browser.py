@@ -1,10 +1,14 @@
 """The chat page in a real headless Chromium against the app under gunicorn: the key from the URL
-fragment is used, a question gets an answer, an order shows as an order, and an Arabic
-conversation renders right to left (a screenshot of it is kept with the test's files)."""
+fragment is used, a question gets an answer streamed through `POST /v1/chat/completions`, an order
+shows as an order, an Arabic conversation renders right to left (a screenshot of it is kept with
+the test's files), errors and a broken stream are told to the user, and the page's SSE reader
+survives a network that cuts frames anywhere."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -53,9 +57,10 @@ FIRST_CHARACTER_SIDE = """(item) => {
 
 
 def send(page, text: str, count: int):
+    """Send `text` and wait until the `count`-th reply has been read to its end."""
     page.fill("#message", text)
     page.click("#send")
-    return page.wait_for_selector(f"li.assistant >> nth={count - 1}")
+    return page.wait_for_selector(f"li.assistant[data-state=done] >> nth={count - 1}")
 
 
 def test_arabic_conversation_renders_right_to_left(live_app, browser):
@@ -99,14 +104,167 @@ def test_chat_page_answers_and_orders(live_app, browser):
     page.wait_for_selector("#company:has-text('Wazen Demo Accounting')")
     assert "key=" not in page.url  # the key leaves the address bar
 
-    page.fill("#message", "How much is VAT filing?")
-    page.click("#send")
-    reply = page.wait_for_selector("li.assistant")
+    reply = send(page, "How much is VAT filing?", 1)
     assert "450.00 SAR" in reply.inner_text()
 
-    page.fill("#message", "order it")
-    page.click("#send")
-    order = page.wait_for_selector("li.assistant.order")
+    order = send(page, "order it", 2)  # the same conversation, continued by its id
+    assert "order" in order.get_attribute("class")
     assert "Your order #" in order.inner_text()
+    assert "VAT Filing" in order.inner_text()
+    assert page.is_enabled("#send")
     page.screenshot(path=str(app.directory / "chat.png"), full_page=True)
     page.close()
+
+
+COMPLETIONS = "**/v1/chat/completions"
+
+
+def frame(delta: dict, finish: str | None = None, **metadata: object) -> str:
+    """One `data:` frame of the chat-completions stream, as the endpoint writes it."""
+    chunk: dict = {
+        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1764500000,
+        "model": "wazen-demo", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }  # fmt: skip
+    if metadata:
+        chunk["metadata"] = metadata
+    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+
+def open_page(browser, app, key: str):
+    page = browser.new_page()
+    page.goto(app.url(f"/#key={key}"))
+    page.wait_for_selector("#company:has-text('Wazen Demo Accounting')")
+    return page
+
+
+def test_an_error_response_is_shown_with_its_message(live_app, browser):
+    """A refusal in OpenAI's error shape: its message (and Retry-After) shown, no empty bubble,
+    the send button usable again; the next message goes through."""
+    app, key = live_app
+    page = open_page(browser, app, key)
+    try:
+        error = {"message": "Too many requests for this API key.", "type": "rate_limit_error",
+                 "param": None, "code": "rate_limited"}  # fmt: skip
+        page.route(
+            COMPLETIONS,
+            lambda route: route.fulfill(
+                status=429, headers={"Retry-After": "17"}, content_type="application/json",
+                body=json.dumps({"error": error}),
+            ),
+            times=1,
+        )  # fmt: skip
+        page.fill("#message", "How much is payroll?")
+        page.click("#send")
+        page.wait_for_selector("#error:not([hidden])")
+        assert page.inner_text("#error") == "Too many requests for this API key. Retry in 17 s."
+        assert page.query_selector_all("li.assistant") == []
+        assert len(page.query_selector_all("li.user")) == 1
+        assert page.is_enabled("#send")
+
+        reply = send(page, "How much is payroll?", 1)
+        assert "35.00 SAR" in reply.inner_text()
+        assert page.is_hidden("#error")
+    finally:
+        page.close()
+
+
+def test_an_interrupted_stream_keeps_what_arrived_and_says_so(live_app, browser):
+    """The stream ends without its last chunk and [DONE]: the bubble keeps the text that arrived,
+    in the language the first chunk named, and says the reply was interrupted."""
+    app, key = live_app
+    page = open_page(browser, app, key)
+    try:
+        body = (
+            frame({"role": "assistant", "content": ""}, language="ar")
+            + frame({"content": "سعر مسير الرواتب "})
+            + frame({"content": "35.00 ريال"})
+        )
+        page.route(
+            COMPLETIONS,
+            lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+            times=1,
+        )
+        page.fill("#message", "How much is payroll?")
+        page.click("#send")
+        bubble = page.wait_for_selector("li.assistant[data-state=interrupted]")
+        assert bubble.evaluate("e => e.firstChild.data") == "سعر مسير الرواتب 35.00 ريال"
+        assert bubble.inner_text().endswith("انقطع الرد.")  # "the reply was interrupted"
+        assert (bubble.get_attribute("lang"), bubble.get_attribute("dir")) == ("ar", "rtl")
+        assert page.inner_text("#error") == (
+            "The reply was interrupted: The connection closed before the reply was complete. "
+            "Send your message again to retry."
+        )
+        assert page.is_enabled("#send")
+
+        reply = send(page, "How much is VAT filing?", 1)
+        assert "450.00 SAR" in reply.inner_text()
+        assert page.is_hidden("#error")
+    finally:
+        page.close()
+
+
+SSE_JS = Path(__file__).resolve().parents[2] / "assistant" / "static" / "assistant" / "sse.js"
+
+# Every way the network may cut `wire` into reads: whole, byte by byte, and in two pieces at every
+# byte (inside a UTF-8 character, between "\r" and "\n", between frames); the events each gave.
+READ_IN_PIECES = """async (wire) => {
+  const bytes = new TextEncoder().encode(wire);
+  async function events(pieces) {
+    const stream = new ReadableStream({
+      start(c) { pieces.forEach((p) => c.enqueue(p)); c.close(); },
+    });
+    const seen = [];
+    await WazenSSE.readEvents(new Response(stream), (data) => seen.push(data));
+    return JSON.stringify(seen);
+  }
+  const ways = new Set([await events([bytes])]);
+  ways.add(await events(Array.from(bytes, (b) => new Uint8Array([b]))));
+  for (let i = 1; i < bytes.length; i++) {
+    ways.add(await events([bytes.slice(0, i), bytes.slice(i)]));
+  }
+  return [...ways].map((w) => JSON.parse(w));
+}"""
+
+BROKEN_STREAM = """async (wire) => {
+  const stream = new ReadableStream({ start(c) {
+    c.enqueue(new TextEncoder().encode(wire));
+    setTimeout(() => c.error(new TypeError("network error")), 20);
+  } });
+  const seen = [];
+  try {
+    await WazenSSE.readEvents(new Response(stream), (data) => seen.push(data));
+    return { seen, error: null };
+  } catch (e) {
+    return { seen, error: e.message };
+  }
+}"""
+
+
+def test_sse_reader_gets_whole_events_however_the_network_cuts_them(browser):
+    page = browser.new_page()
+    try:
+        page.add_script_tag(path=str(SSE_JS))
+        wire = (
+            ": keep-alive comment\n\n"
+            + frame({"content": "كم سعر الرواتب؟"}).replace("\n\n", "\r\n\r\n")
+            + 'data: {"a": 1}\ndata: {"b": 2}\n\n'  # two data lines: one event, joined by \n
+            + "data: x\r\ndata: y\r\n\r\n"
+            + "event: ignored\nid: 7\ndata:no-space\r\r"
+            + "data: [DONE]\n\n"
+            + "data: cut off by the end of the stream"
+        )
+        expected = [
+            frame({"content": "كم سعر الرواتب؟"})[len("data: ") : -2],
+            '{"a": 1}\n{"b": 2}',
+            "x\ny",
+            "no-space",
+            "[DONE]",
+        ]
+        assert page.evaluate(READ_IN_PIECES, wire) == [expected]
+        # A stream whose last line ends with a lone "\r": that event is whole.
+        assert page.evaluate(READ_IN_PIECES, "data: last\r\r") == [["last"]]
+        # The connection breaks: the events before it were delivered, then the read fails.
+        broken = page.evaluate(BROKEN_STREAM, frame({"content": "Payroll "}) + "data: {")
+        assert broken == {"seen": [frame({"content": "Payroll "})[6:-2]], "error": "network error"}
+    finally:
+        page.close()
