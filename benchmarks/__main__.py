@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import machine, plots, report, rss, stack
+from benchmarks import machine, plots, report, rss, stack, streaming
 from benchmarks.config import Config
 from benchmarks.phases import Bench, log, server_options, stampede
 from benchmarks.probes import PgStats, RedisStats, RssSampler
@@ -69,6 +69,9 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
         log("chat replies")
         sampler.mark("chat")
         results["chat"] = bench.chat(tenants)
+        log("streaming replies, catalog provider")
+        sampler.mark("streaming")
+        results["streaming"] = {"catalog": streaming.catalog(config, server, tenants)}
         log("outage")
         sampler.mark("outage")
         results["outage"] = bench.outage(tenants, redis)
@@ -105,6 +108,8 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
                 results["stampede"]["seedfix"] = stampede(server, pg, tenants, config, "seedfix")
         finally:
             server.stop()
+    log("streaming replies, openai provider against the scripted upstream")
+    results["streaming"]["openai"] = streaming.openai(config, env, workdir, tenants)
     log("server options (rate limits, access log), rotating rounds")
     results["server_options"] = server_options(config, env, workdir, pg, rstats, tenants)
     pg.close()

@@ -29,6 +29,10 @@ class Config:
     stampede_repeats: int = 3
     miss_probes: int = 10
     chat_replies: int = 10
+    stream_requests: int = 20  # per provider, streamed and plain each
+    stream_warmup: int = 2
+    stream_tokens: int = 40  # the scripted model's reply, one token every stream_token_ms
+    stream_token_ms: float = 25.0
     soak_seconds: float = 0.0
     rss_interval: float = 1.0
 
@@ -42,5 +46,6 @@ class Config:
         return cls(
             quick=True, out=out, rounds=2, seconds=2.0, warmup_seconds=1.0, size_group=3,
             size_rounds=1, scale_companies=150, outage_rounds=1, stampede_repeats=1,
-            miss_probes=3, chat_replies=3, soak_seconds=soak, rss_interval=0.5,
+            miss_probes=3, chat_replies=3, stream_requests=4, stream_warmup=1,
+            soak_seconds=soak, rss_interval=0.5,
         )  # fmt: skip

@@ -68,7 +68,8 @@ def render(r: dict) -> str:
         "![throughput and p99](throughput.png)",
         "",
     ]
-    lines += _hit_miss(r) + _chat(r) + _stampede(r) + _server_options(r) + _outage(r)
+    lines += _hit_miss(r) + _chat(r) + _streaming(r) + _stampede(r) + _server_options(r)
+    lines += _outage(r)
     lines += _rss(r) + _growth(r)
     return "\n".join(lines) + "\n"
 
@@ -133,6 +134,49 @@ def _chat(r: dict) -> list[str]:
         lines += [f"- {calls} x `{_one_line(q)}`" for q, calls in statements]
         lines.append("")
     return lines
+
+
+def _streaming(r: dict) -> list[str]:
+    st = r["streaming"]
+    cat, oai = st["catalog"], st["openai"]
+
+    def row(name: str, upstream: str, s: dict) -> str:
+        return (
+            f"| {name} | {upstream} | {s['requests']} | {s['first_content_ms_median']:,.1f} "
+            f"({s['first_content_ms_p90']:,.1f}) | {s['complete_ms_median']:,.1f} "
+            f"({s['complete_ms_p90']:,.1f}) | {s['first_vs_complete_median']:.3f} | "
+            f"{s['content_chunks_median']:g} | {s['non_streaming_ms_median']:,.1f} "
+            f"({s['non_streaming_ms_p90']:,.1f}) |"
+        )
+
+    upstream = (
+        f"scripted: {oai['upstream_tokens']} tokens, one every {oai['upstream_token_ms']:g} ms "
+        f"({oai['upstream_ms']:,.0f} ms in all)"
+    )
+    return [
+        "## Streamed replies (`POST /v1/chat/completions`, `stream: true`)",
+        "",
+        "Time from the request's first byte to the first chunk with reply text, and to "
+        "`data: [DONE]`, read on the client one request at a time (each a new conversation); the "
+        "same request without `stream` (one `chat.completion` body) in the same rounds as the "
+        "baseline. The openai provider runs on a gunicorn of its own against the scripted "
+        "chat-completions server, which streams its tokens at a model's pace and answers a "
+        "non-streaming call with the same reply after the same total time.",
+        "",
+        "| provider | upstream | requests | first text ms median (p90) | complete ms median "
+        "(p90) | first / complete (median) | text chunks | not streamed ms median (p90) |",
+        "|---|---|---|---|---|---|---|---|",
+        row("catalog", "none (the reply is computed whole, then sent in chunks)", cat),
+        row("openai", upstream, oai),
+        "",
+        f"With the openai provider the first words are on screen after "
+        f"**{oai['first_content_ms_median']:,.0f} ms** instead of "
+        f"**{oai['non_streaming_ms_median']:,.0f} ms** without streaming (median first / "
+        f"complete {oai['first_vs_complete_median']:.3f}). The catalog provider computes its whole "
+        f"reply before its first chunk: first text after {cat['first_content_ms_median']:,.1f} ms, "
+        f"{cat['non_streaming_ms_median']:,.1f} ms not streamed.",
+        "",
+    ]
 
 
 def _stampede(r: dict) -> list[str]:
