@@ -36,13 +36,14 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-def _too_large() -> ApiError:
-    return ApiError(
-        413, "body_too_large", f"The body exceeds {settings.WAZEN_MAX_BODY_BYTES} bytes."
-    )
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "body_too_large", f"The body exceeds {limit} bytes.")
 
 
-def read_body(request: HttpRequest) -> bytes:
+def read_body(request: HttpRequest, *, max_bytes: int | None = None) -> bytes:
+    """The raw body, refused (413) over `max_bytes` (default WAZEN_MAX_BODY_BYTES) before and
+    after reading it, whatever Content-Length claims."""
+    limit = max_bytes or settings.WAZEN_MAX_BODY_BYTES
     content_type = request.content_type or ""
     if content_type and content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
@@ -50,20 +51,20 @@ def read_body(request: HttpRequest) -> bytes:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise ApiError(400, "invalid_content_length", "Content-Length is not a number.") from None
-    if declared > settings.WAZEN_MAX_BODY_BYTES:
-        raise _too_large()
+    if declared > limit:
+        raise _too_large(limit)
     try:
         body = request.body
     except RequestDataTooBig:
-        raise _too_large() from None
-    if len(body) > settings.WAZEN_MAX_BODY_BYTES:
-        raise _too_large()
+        raise _too_large(limit) from None
+    if len(body) > limit:
+        raise _too_large(limit)
     return body
 
 
-def read_json_object(request: HttpRequest) -> dict[str, Any]:
+def read_json_object(request: HttpRequest, *, max_bytes: int | None = None) -> dict[str, Any]:
     """The body as a JSON object, or an ApiError that says what is wrong with it."""
-    body = read_body(request)
+    body = read_body(request, max_bytes=max_bytes)
     if not body.strip():
         raise ApiError(400, "empty_body", "The body is empty; send a JSON object.")
     if json_depth(body) > MAX_JSON_DEPTH:

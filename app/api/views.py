@@ -1,6 +1,9 @@
 """The base view of every JSON endpoint: ApiError → JSON, JSON 405 with Allow, OPTIONS answered
 with Allow (no HTML, no authentication: preflights carry no credentials), Bearer authentication
-and the rate limits when the view asks for authentication."""
+and the rate limits when the view asks for authentication.
+
+Each view declares its operations (`operations = {"post": Operation(...)}`): the request and
+response models it validates with and answers in; api/openapi.py documents the views from them."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from api import ratelimit
 from api.auth import authenticate
-from api.errors import ApiError, error_response
+from api.errors import ApiError, error_response_for
+from api.openapi import Operation
 from catalog.api_keys import Tenant
 
 
@@ -21,6 +25,7 @@ class JsonApiView(View):
     requires_auth = True
     # Each accepted request produces one LLM reply: it counts against the daily reply quotas.
     charges_reply = False
+    operations: dict[str, Operation] = {}
 
     def allowed_methods(self) -> str:
         return ", ".join(m.upper() for m in self._allowed_methods())
@@ -42,7 +47,7 @@ class JsonApiView(View):
                 )
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
-            return error.response()
+            return error.response(request)
 
     def authenticate(self, request: HttpRequest) -> Tenant:
         """The caller's company (401 otherwise); a view may resolve more in the same step."""
@@ -55,7 +60,8 @@ class JsonApiView(View):
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any):
         allowed = self.allowed_methods()
-        return error_response(
+        return error_response_for(
+            request,
             405,
             "method_not_allowed",
             f"{request.method} is not allowed here; use {allowed}.",
@@ -63,4 +69,4 @@ class JsonApiView(View):
         )
 
 
-__all__ = ["ApiError", "JsonApiView", "JsonResponse", "error_response"]
+__all__ = ["ApiError", "JsonApiView", "JsonResponse", "Operation"]

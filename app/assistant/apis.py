@@ -1,57 +1,62 @@
-"""The assistant's JSON API: thin views that validate, call one service, shape the output.
-
-The plumbing (errors, base view, body reader, handlers) is the `api` package; every error is JSON
+"""The assistant's JSON API (/api/v1/…): thin views that validate, call one service, shape the
+output. Types: assistant/schemas.py; plumbing: the `api` package; every error is JSON
 `{"error": {"code", "message"}}` with the right status, none is a 500.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import asdict
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from api.auth import accept, bearer_key
-from api.body import read_json_object
 from api.errors import ApiError
+from api.openapi import Operation
+from api.validation import read_request
 from api.views import JsonApiView
-from assistant.contract import CHAT_REQUEST
 from assistant.language import LANGUAGES, negotiate_language
-from assistant.openapi import openapi_schema
+from assistant.schemas import Catalog, ChatRequest, ChatResponse
 from assistant.services import ConversationNotFound, reply_create
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant
 
-
-def parse_chat_request(data: dict) -> tuple[str, uuid.UUID | None]:
-    """The message (surrounding whitespace trimmed for the assistant) and the conversation id."""
-    values = CHAT_REQUEST.validate(data)
-    return values["message"].strip(), values["conversation_id"]
+CONVERSATION_NOT_FOUND = "Unknown conversation, or one of another company."
 
 
 class ChatApi(JsonApiView):
     charges_reply = True
+    operations = {
+        "post": Operation(
+            summary="Send a customer message and get the assistant's reply",
+            request=ChatRequest,
+            response=ChatResponse,
+            errors={404: CONVERSATION_NOT_FOUND},
+        )
+    }
 
-    def post(self, request: HttpRequest) -> JsonResponse:
-        message, conversation_id = parse_chat_request(read_json_object(request))
+    def post(self, request: HttpRequest) -> HttpResponse:
+        chat = read_request(request, ChatRequest)
         try:
             result = reply_create(
-                tenant=request.tenant, message=message, conversation_id=conversation_id
+                tenant=request.tenant,
+                message=chat.message.strip(),  # surrounding whitespace is not the customer's
+                conversation_id=chat.conversation_id,
             )
         except ConversationNotFound:
             raise ApiError(
                 404, "conversation_not_found", "No such conversation for this API key."
             ) from None
-        body = {
-            "reply": result.reply,
-            "conversation_id": str(result.conversation_id),
-            "language": result.language,  # "ar" replies render right to left
-        }
-        if result.order is not None:
-            body["order"] = asdict(result.order)
-        return JsonResponse(body)
+        body = ChatResponse(
+            reply=result.reply,
+            conversation_id=result.conversation_id,
+            language=result.language,
+            order=asdict(result.order) if result.order else None,
+        )
+        return HttpResponse(
+            body.model_dump_json(exclude_none=True), content_type="application/json"
+        )
 
 
 def requested_language(request: HttpRequest) -> str:
@@ -68,6 +73,30 @@ def requested_language(request: HttpRequest) -> str:
 
 
 class ServicesApi(JsonApiView):
+    operations = {
+        "get": Operation(
+            summary="The company's orderable services (cached catalog)",
+            response=Catalog,
+            parameters=(
+                {
+                    "name": "lang",
+                    "in": "query",
+                    "required": False,
+                    "description": "Language of `name` and `description` (else Accept-Language "
+                    "decides; English by default).",
+                    "schema": {"type": "string", "enum": list(LANGUAGES)},
+                },
+                {
+                    "name": "Accept-Language",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+            ),
+            errors={400: "Unsupported `lang`."},
+        )
+    }
+
     def authenticate(self, request: HttpRequest) -> Tenant:
         # The key's company and its catalog together: one Redis round trip on a hit.
         raw_key = bearer_key(request)
@@ -77,7 +106,8 @@ class ServicesApi(JsonApiView):
     def get(self, request: HttpRequest) -> HttpResponse:
         tenant, snapshot = request.tenant, request.snapshot
         language = requested_language(request)
-        # The services array is encoded once per snapshot and language: a hit concatenates bytes.
+        # The hot path: the Catalog model documents this body, but the services array is encoded
+        # once per snapshot and language, so a hit concatenates bytes instead of serialising.
         head = {"company": {"slug": tenant.slug, "name": tenant.name}, "language": language}
         body = json.dumps(head, ensure_ascii=False).encode()[:-1]
         body += b',"services":' + snapshot.listing_json(language) + b"}"
@@ -85,10 +115,3 @@ class ServicesApi(JsonApiView):
         response["Content-Language"] = language
         patch_vary_headers(response, ["Accept-Language"])
         return response
-
-
-class OpenApiSchema(JsonApiView):
-    requires_auth = False
-
-    def get(self, request: HttpRequest) -> JsonResponse:
-        return JsonResponse(openapi_schema())

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -36,8 +36,10 @@ from ops.metrics import (
     LLM_DURATION,
     LLM_ERRORS,
     ORDERS_CREATED,
+    REPLIES_ABANDONED,
     REPLY_DB_QUERIES,
     REPLY_DURATION,
+    REPLY_FIRST_CHUNK,
 )
 
 logger = logging.getLogger(__name__)
@@ -76,94 +78,210 @@ def _count_queries() -> Iterator[list[int]]:
         yield counter
 
 
-def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | None) -> ReplyResult:
-    provider = get_provider()
-    started = time.perf_counter()
+@dataclass(frozen=True, slots=True)
+class PreparedReply:
+    """Everything a reply needs before its first word, decided before any of it is sent: a
+    streamed reply's status line (200, or 404 for another company's conversation) goes out
+    before the provider is asked."""
+
+    tenant: Tenant
+    message: str
+    conversation_id: uuid.UUID
+    is_new: bool  # the conversation is created with the reply (its id is announced first)
+    history: list[Turn]
+    context: list[Turn]  # earlier turns the client sent for a new conversation: stored with it
+    language: str
+    snapshot: CatalogSnapshot
+    provider: Provider
+    db_queries: int
+
+
+def reply_start(
+    *,
+    tenant: Tenant,
+    message: str,
+    conversation_id: uuid.UUID | None,
+    context: list[Turn] | None = None,
+) -> PreparedReply:
+    """Read the conversation (ConversationNotFound for another company's id), the language and
+    the catalog snapshot; `context` (earlier turns the client holds) stands in for a stored
+    conversation when none is given."""
     with _count_queries() as queries:
-        history = conversation_history(tenant=tenant, conversation_id=conversation_id)
-        language = conversation_language([(t.role, t.content) for t in history], message)
+        if conversation_id is None:
+            limit = settings.WAZEN_HISTORY_TURNS
+            history = (context or [])[-limit:] if limit else []
+            conversation_id, is_new = uuid.uuid4(), True
+        else:
+            history = conversation_history(tenant=tenant, conversation_id=conversation_id)
+            is_new = False
         snapshot = catalog_cache.orderable_services(tenant.id)
-        provider_reply, outcome = _ask_provider(
-            provider, tenant, snapshot, history, message, language
-        )
-        with transaction.atomic():
-            if conversation_id is None:
-                conversation_id = Conversation.objects.create(company_id=tenant.id).id
-            text, order, outcome = _carry_out(
-                tenant=tenant,
-                snapshot=snapshot,
-                provider_reply=provider_reply,
-                conversation_id=conversation_id,
-                language=language,
-                outcome=outcome,
-            )
-            Message.objects.bulk_create(
-                [
-                    Message(
-                        conversation_id=conversation_id, role=Message.Role.USER, content=message
-                    ),
-                    Message(
-                        conversation_id=conversation_id, role=Message.Role.ASSISTANT, content=text
-                    ),
-                ]
-            )
-    REPLY_DB_QUERIES.observe(queries[0])
-    REPLY_DURATION.labels(provider=provider.name, outcome=outcome).observe(
+    return PreparedReply(
+        tenant=tenant,
+        message=message,
+        conversation_id=conversation_id,
+        is_new=is_new,
+        history=history,
+        context=history if is_new else [],
+        language=conversation_language([(t.role, t.content) for t in history], message),
+        snapshot=snapshot,
+        provider=get_provider(),
+        db_queries=queries[0],
+    )
+
+
+def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | None) -> ReplyResult:
+    """The whole reply at once (the JSON APIs without streaming)."""
+    turn = reply_start(tenant=tenant, message=message, conversation_id=conversation_id)
+    return next(item for item in reply_stream(turn) if isinstance(item, ReplyResult))
+
+
+def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str | ReplyResult]:
+    """The reply's text as it is produced, then its ReplyResult.
+
+    With `stream`, the provider's deltas pass through as they arrive; without it, the provider
+    answers in one piece (one delta). After the provider, the requested action (order, status,
+    cancel) is carried out against the database and its outcome follows as a last delta; the
+    turn is stored in the same transaction. A consumer that stops early (the client went away)
+    closes this generator: the provider's upstream call is closed, and the conversation keeps
+    the customer's message and what the assistant had said so far; nothing is ordered.
+    """
+    started = time.perf_counter()
+    said: list[str] = []
+    stored = False
+    try:
+        provider_reply, outcome = yield from _provider_deltas(turn, said, stream=stream)
+        with _count_queries() as queries, transaction.atomic():
+            _open_conversation(turn)
+            done, order, outcome = _carry_out(turn, provider_reply, outcome)
+            text = _join(provider_reply.text, done)
+            _store_messages(turn, text)
+        stored = True
+        if done:
+            yield text[len(provider_reply.text) :]
+    except GeneratorExit:
+        if not stored:
+            REPLIES_ABANDONED.labels(provider=turn.provider.name).inc()
+            with transaction.atomic():
+                _open_conversation(turn)
+                _store_messages(turn, "".join(said))
+        raise
+    db_queries = turn.db_queries + queries[0]
+    REPLY_DB_QUERIES.observe(db_queries)
+    REPLY_DURATION.labels(provider=turn.provider.name, outcome=outcome).observe(
         time.perf_counter() - started
     )
-    return ReplyResult(
+    yield ReplyResult(
         reply=text,
-        conversation_id=conversation_id,
+        conversation_id=turn.conversation_id,
         order=order,
-        db_queries=queries[0],
+        db_queries=db_queries,
         intent=provider_reply.intent.value,
-        language=language,
+        language=turn.language,
         service_ids=provider_reply.service_ids,
     )
 
 
+def _open_conversation(turn: PreparedReply) -> None:
+    if turn.is_new:
+        Conversation.objects.create(id=turn.conversation_id, company_id=turn.tenant.id)
+
+
+def _store_messages(turn: PreparedReply, assistant_text: str) -> None:
+    """The turn (and, for a new conversation, the earlier turns the client sent) in one
+    statement."""
+    messages = [Message(role=t.role, content=t.content) for t in turn.context]
+    messages.append(Message(role=Message.Role.USER, content=turn.message))
+    if assistant_text:
+        messages.append(Message(role=Message.Role.ASSISTANT, content=assistant_text))
+    for message in messages:
+        message.conversation_id = turn.conversation_id
+    Message.objects.bulk_create(messages)
+
+
+def _provider_deltas(
+    turn: PreparedReply, said: list[str], *, stream: bool
+) -> Generator[str, None, tuple[ProviderReply, str]]:
+    """Yield the provider's text; return its reply and the outcome label. A provider failure
+    becomes an apology (after whatever was already said), counted by reason."""
+    provider = turn.provider
+    arguments = {
+        "company_name": turn.tenant.name,
+        "snapshot": turn.snapshot,
+        "history": turn.history,
+        "message": turn.message,
+    }
+    started = time.perf_counter()
+    try:
+        if not stream:
+            provider_reply = provider.reply(**arguments)
+            if provider_reply.text:
+                said.append(provider_reply.text)
+                yield provider_reply.text
+            return provider_reply, "answered"
+        provider_reply = None
+        with closing(provider.stream(**arguments)) as items:
+            for item in items:
+                if isinstance(item, ProviderReply):
+                    provider_reply = item
+                elif item:
+                    if not said:
+                        REPLY_FIRST_CHUNK.labels(provider=provider.name).observe(
+                            time.perf_counter() - started
+                        )
+                    said.append(item)
+                    yield item
+        if provider_reply is None:
+            raise ProviderError("malformed_response", "the stream ended without a reply")
+        return provider_reply, "answered"
+    except ProviderError as error:
+        LLM_ERRORS.labels(provider=provider.name, reason=error.reason).inc()
+        logger.warning("LLM provider %s failed: %s", provider.name, error)
+        before = "".join(said)
+        text = _join(before, replies.APOLOGY[turn.language])
+        said.append(text[len(before) :])
+        yield said[-1]
+        return ProviderReply(text), "provider_error"
+    finally:
+        LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
+
+
 def _carry_out(
-    *,
-    tenant: Tenant,
-    snapshot: CatalogSnapshot,
-    provider_reply: ProviderReply,
-    conversation_id: uuid.UUID,
-    language: str,
-    outcome: str,
+    turn: PreparedReply, provider_reply: ProviderReply, outcome: str
 ) -> tuple[str, OrderSummary | None, str]:
     """Turn the provider's intent into database writes/reads of the customer's own
-    conversation; the reply is the provider's text followed by what was done."""
-    intent = provider_reply.intent
+    conversation: (what was done, as text to follow the provider's, the order, the outcome)."""
+    tenant, language = turn.tenant, turn.language
     if provider_reply.order_service_id is not None:
-        text, order = _place_order(
+        done, order = _place_order(
             tenant=tenant,
-            snapshot=snapshot,
+            snapshot=turn.snapshot,
             service_id=provider_reply.order_service_id,
-            conversation_id=conversation_id,
-            provider_text=provider_reply.text,
+            conversation_id=turn.conversation_id,
             language=language,
         )
-        return text, order, "ordered" if order else outcome
-    if intent is Intent.ORDER_STATUS:
+        return done, order, "ordered" if order else outcome
+    if provider_reply.intent is Intent.ORDER_STATUS:
         done = order_status_text(
             tenant=tenant,
-            conversation_id=conversation_id,
+            conversation_id=turn.conversation_id,
             order_id=provider_reply.order_id,
             language=language,
         )
-        return _join(provider_reply.text, done), None, "order_status"
-    if intent is Intent.ORDER_CANCEL:
+        return done, None, "order_status"
+    if provider_reply.intent is Intent.ORDER_CANCEL:
         done, order = order_cancel(
             tenant=tenant,
-            conversation_id=conversation_id,
+            conversation_id=turn.conversation_id,
             order_id=provider_reply.order_id,
             language=language,
         )
-        return _join(provider_reply.text, done), order, "order_cancelled" if order else outcome
-    return provider_reply.text, None, outcome
+        return done, order, "order_cancelled" if order else outcome
+    return "", None, outcome
 
 
 def _join(provider_text: str, done: str) -> str:
+    if not done:
+        return provider_text
     return f"{provider_text}\n\n{done}" if provider_text else done
 
 
@@ -181,38 +299,12 @@ def conversation_history(*, tenant: Tenant, conversation_id: uuid.UUID | None) -
     ]
 
 
-def _ask_provider(
-    provider: Provider,
-    tenant: Tenant,
-    snapshot: CatalogSnapshot,
-    history: list[Turn],
-    message: str,
-    language: str,
-) -> tuple[ProviderReply, str]:
-    """The provider's reply and the outcome label; a provider failure becomes an apology."""
-    started = time.perf_counter()
-    try:
-        return (
-            provider.reply(
-                company_name=tenant.name, snapshot=snapshot, history=history, message=message
-            ),
-            "answered",
-        )
-    except ProviderError as error:
-        LLM_ERRORS.labels(provider=provider.name, reason=error.reason).inc()
-        logger.warning("LLM provider %s failed: %s", provider.name, error)
-        return ProviderReply(replies.APOLOGY[language]), "provider_error"
-    finally:
-        LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
-
-
 def _place_order(
     *,
     tenant: Tenant,
     snapshot: CatalogSnapshot,
     service_id: int,
     conversation_id: uuid.UUID,
-    provider_text: str,
     language: str = "en",
 ) -> tuple[str, OrderSummary | None]:
     entry = snapshot.get(service_id)
@@ -227,7 +319,7 @@ def _place_order(
         name=entry.name_in(language) if entry else order.service_name,
         price=replies.price(order.price, order.currency, language),
     )
-    return _join(provider_text, confirmation), order
+    return confirmation, order
 
 
 def order_create(

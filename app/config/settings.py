@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_prometheus",
     "health_check",
+    "api",
     "catalog",
     "assistant",
     "ops",
@@ -136,6 +137,16 @@ if WAZEN_MAX_BODY_BYTES < _MIN_BODY_BYTES:
         f"(12 bytes each); use at least {_MIN_BODY_BYTES} or leave it unset"
     )
 WAZEN_HISTORY_TURNS = env_int("WAZEN_HISTORY_TURNS", 20, minimum=0)
+# The OpenAI-compatible API receives the whole conversation a client holds (Open WebUI and the
+# SDK examples resend every turn): its body limit is larger, and stays under Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE and nginx's client_max_body_size.
+WAZEN_MAX_COMPLETIONS_BODY_BYTES = env_int(
+    "WAZEN_MAX_COMPLETIONS_BODY_BYTES",
+    max(1024 * 1024, WAZEN_MAX_BODY_BYTES),
+    minimum=WAZEN_MAX_BODY_BYTES,
+)
+if WAZEN_MAX_COMPLETIONS_BODY_BYTES > 2 * 1024 * 1024:
+    raise ImproperlyConfigured("WAZEN_MAX_COMPLETIONS_BODY_BYTES must be at most 2 MiB (2097152)")
 # Rate limits and quotas (api/ratelimit.py), counted in Redis; 0 = unlimited.
 WAZEN_RATE_LIMIT_KEY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_KEY_PER_MINUTE", 0, minimum=0)
 WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE", 0, minimum=0)

@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", include("ops.urls")),
+    path("", include("api.urls")),
+    path("", include("openai_compat.urls")),
     path("", include("assistant.urls")),
 ]
 

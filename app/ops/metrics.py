@@ -16,6 +16,17 @@ REPLY_DURATION = Histogram(
     ["provider", "outcome"],
     buckets=REPLY_BUCKETS,
 )
+REPLY_FIRST_CHUNK = Histogram(
+    "wazen_reply_first_chunk_seconds",
+    "Streamed replies: time from asking the provider to its first text, by provider.",
+    ["provider"],
+    buckets=REPLY_BUCKETS,
+)
+REPLIES_ABANDONED = Counter(
+    "wazen_replies_abandoned",
+    "Streamed replies whose client went away before the end (stored as far as they got).",
+    ["provider"],
+)
 REPLY_DB_QUERIES = Histogram(
     "wazen_reply_db_queries",
     "Database queries executed while producing one assistant reply.",

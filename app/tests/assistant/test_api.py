@@ -185,7 +185,10 @@ def test_tenants_are_isolated_on_every_endpoint(client, make_company):
 def test_openapi_schema_describes_the_api(client):
     schema = client.get("/api/v1/openapi.json").json()
     assert schema["openapi"].startswith("3.")
-    assert set(schema["paths"]) == {"/api/v1/chat", "/api/v1/services"}
+    assert set(schema["paths"]) == {
+        "/api/v1/chat", "/api/v1/services",
+        "/v1/chat/completions", "/v1/models", "/v1/models/{model}",
+    }  # fmt: skip
     responses = schema["paths"]["/api/v1/chat"]["post"]["responses"]
     assert {"200", "400", "401", "404", "405", "413"} <= set(responses)
 

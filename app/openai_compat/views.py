@@ -1,0 +1,138 @@
+"""The OpenAI-compatible endpoints: thin views over the assistant's reply pipeline."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from api.errors import ApiError
+from api.openapi import Operation
+from api.validation import read_request
+from api.views import JsonApiView
+from assistant.services import ConversationNotFound, ReplyResult, reply_start, reply_stream
+from openai_compat.conversation import customer_turn
+from openai_compat.replies import CompletionReply
+from openai_compat.schemas import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Model,
+    ModelList,
+)
+from openai_compat.streaming import event_stream, sse_response
+
+# The `created` of the assistant models: the date this API was first published (2026-11-30).
+MODELS_CREATED = 1795996800
+CONVERSATION_HEADER = "X-Conversation-Id"
+
+
+def _json(model) -> HttpResponse:
+    return HttpResponse(model.model_dump_json(exclude_unset=True), content_type="application/json")
+
+
+def _model(slug: str) -> Model:
+    return Model(id=slug, object="model", created=MODELS_CREATED, owned_by=slug)
+
+
+def _model_not_found(name: str) -> ApiError:
+    return ApiError(
+        404,
+        "model_not_found",
+        f"The model '{name}' does not exist for this API key; GET /v1/models lists its assistant.",
+        param="model",
+    )
+
+
+class ModelsApi(JsonApiView):
+    operations = {
+        "get": Operation(
+            summary="The models this key may use: its company's assistant",
+            response=ModelList,
+        )
+    }
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return _json(ModelList(object="list", data=[_model(request.tenant.slug)]))
+
+
+class ModelApi(JsonApiView):
+    operations = {
+        "get": Operation(
+            summary="One model",
+            response=Model,
+            errors={404: "No such model for this key."},
+        )
+    }
+
+    def get(self, request: HttpRequest, model: str) -> HttpResponse:
+        if model != request.tenant.slug:
+            raise _model_not_found(model)
+        return _json(_model(model))
+
+
+class ChatCompletionsApi(JsonApiView):
+    charges_reply = True
+    operations = {
+        "post": Operation(
+            summary="Chat with the company's assistant, OpenAI style (optionally streamed)",
+            description="The last message is the customer's turn. Send `metadata."
+            "conversation_id` (from an earlier reply's `metadata`) to continue a stored "
+            "conversation; without it, earlier `user`/`assistant` messages are the context and "
+            "a new conversation is stored. An order placed during the turn is in the reply's "
+            "text and in `metadata.order`. With `stream: true` the answer is Server-Sent Events.",
+            request=ChatCompletionRequest,
+            response=ChatCompletion,
+            events=ChatCompletionChunk,
+            response_headers={CONVERSATION_HEADER: "The conversation this reply belongs to."},
+            errors={404: "Unknown model, or unknown conversation (or one of another company)."},
+        )
+    }
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        body = read_request(
+            request, ChatCompletionRequest, max_bytes=settings.WAZEN_MAX_COMPLETIONS_BODY_BYTES
+        )
+        if body.model != request.tenant.slug:
+            raise _model_not_found(body.model)
+        message, context = customer_turn(body.messages)
+        try:
+            turn = reply_start(
+                tenant=request.tenant,
+                message=message,
+                conversation_id=_conversation_id(body.metadata),
+                context=context,
+            )
+        except ConversationNotFound:
+            raise ApiError(
+                404,
+                "conversation_not_found",
+                "No such conversation for this API key.",
+                param="metadata.conversation_id",
+            ) from None
+        reply = CompletionReply(turn=turn, model=body.model)
+        headers = {CONVERSATION_HEADER: str(turn.conversation_id)}
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return sse_response(event_stream(reply, include_usage=include_usage), headers)
+        result = next(item for item in reply_stream(turn) if isinstance(item, ReplyResult))
+        response = _json(reply.completion(result))
+        response[CONVERSATION_HEADER] = headers[CONVERSATION_HEADER]
+        return response
+
+
+def _conversation_id(metadata: dict[str, str] | None) -> uuid.UUID | None:
+    value = (metadata or {}).get("conversation_id")
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ApiError(
+            400,
+            "invalid_conversation_id",
+            "'metadata.conversation_id' must be a UUID (an earlier reply's "
+            "metadata.conversation_id).",
+            param="metadata.conversation_id",
+        ) from None
