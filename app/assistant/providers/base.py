@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,6 +56,24 @@ class ProviderError(Exception):
         self.reason = reason
 
 
+_WORD = re.compile(r"\s*\S+")
+WORDS_PER_CHUNK = 3
+
+
+def text_chunks(text: str, words: int = WORDS_PER_CHUNK) -> Iterator[str]:
+    """`text` in pieces of a few words, each piece keeping the whitespace before its words (the
+    last one the text's trailing whitespace too), so that "".join(pieces) == text exactly."""
+    pieces = _WORD.findall(text)
+    tail = text[sum(map(len, pieces)) :]
+    if not pieces:
+        if tail:
+            yield tail
+        return
+    for start in range(0, len(pieces), words):
+        chunk = "".join(pieces[start : start + words])
+        yield chunk + tail if start + words >= len(pieces) else chunk
+
+
 class Provider(ABC):
     name: str
 
@@ -62,3 +82,24 @@ class Provider(ABC):
         self, *, company_name: str, snapshot: CatalogSnapshot, history: list[Turn], message: str
     ) -> ProviderReply:
         """Answer `message` given the catalog snapshot and earlier turns (oldest first)."""
+
+    def stream(
+        self, *, company_name: str, snapshot: CatalogSnapshot, history: list[Turn], message: str
+    ) -> Iterator[str | ProviderReply]:
+        """The reply as it is produced: text deltas (non-empty strings), then exactly one
+        ProviderReply as the last item, whose text is "".join(deltas) and which carries the
+        intent, order_service_id, order_id and service_ids that reply() would.
+
+        A generator: nothing happens until the first next(). It raises ProviderError, possibly
+        after some deltas were yielded. Closing it early (the HTTP client went away) stops the
+        work at once and leaks nothing.
+
+        This default computes reply() and hands its text out a few words at a time, which is
+        what a provider that answers all at once (the catalog provider) can offer; a provider
+        that can stream (openai) overrides it.
+        """
+        reply = self.reply(
+            company_name=company_name, snapshot=snapshot, history=history, message=message
+        )
+        yield from text_chunks(reply.text)
+        yield reply

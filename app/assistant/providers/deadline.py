@@ -7,7 +7,10 @@ left of the reply's budget, and fails with a timeout the moment it is spent, wha
 does (slow headers, slow body, silence).
 
 The budget lives in a thread-local: gunicorn's gthread worker runs one request per thread, and
-the provider opens the budget around its whole retry loop (`reply_budget`).
+the provider opens the budget around its whole retry loop (`reply_budget`). A streamed reply is a
+generator that the caller resumes between its own work, so it must not leave the thread-local set
+while suspended: it holds its Budget object and enters it (`budget_scope`) only around each step
+that touches the socket.
 """
 
 from __future__ import annotations
@@ -40,15 +43,22 @@ class Budget:
 
 
 @contextmanager
-def reply_budget(seconds: float) -> Iterator[Budget]:
-    """Bound every LLM socket operation in this thread by one shared budget."""
-    budget = Budget(seconds)
+def budget_scope(budget: Budget) -> Iterator[Budget]:
+    """Bound this thread's LLM socket operations by `budget` inside the block; the budget that
+    was in force before (usually none) is back in force after it, however the block ends."""
     previous = getattr(_local, "budget", None)
     _local.budget = budget
     try:
         yield budget
     finally:
         _local.budget = previous
+
+
+@contextmanager
+def reply_budget(seconds: float) -> Iterator[Budget]:
+    """Bound every LLM socket operation in this thread by one shared budget."""
+    with budget_scope(Budget(seconds)) as budget:
+        yield budget
 
 
 def current_budget() -> Budget | None:

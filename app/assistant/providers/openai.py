@@ -8,6 +8,9 @@ checks against the database and carries out.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, closing
+from typing import Any
 
 import openai
 from django.conf import settings
@@ -15,6 +18,7 @@ from django.conf import settings
 from assistant.providers.base import Provider, ProviderError, ProviderReply, Turn
 from assistant.providers.deadline import DeadlineHttpClient
 from assistant.providers.openai_retry import complete_with_retries
+from assistant.providers.openai_stream import stream_with_retries
 from assistant.providers.openai_tools import TOOLS, tool_reply
 from assistant.providers.openai_wire import AssistantMessage, parse_completion
 from catalog.snapshot import CatalogSnapshot
@@ -56,17 +60,19 @@ class OpenAIProvider(Provider):
     def reply(
         self, *, company_name: str, snapshot: CatalogSnapshot, history: list[Turn], message: str
     ) -> ProviderReply:
-        messages = [{"role": "system", "content": system_prompt(company_name, snapshot)}]
-        messages += [{"role": t.role, "content": t.content} for t in history]
-        messages.append({"role": "user", "content": message})
-        answer = complete_with_retries(lambda timeout: self._attempt(messages, timeout))
-        for call in answer.tool_calls:
-            intent = tool_reply(call.name, call.arguments, answer.content)
-            if intent is not None:
-                return intent
-        if not answer.content:
-            raise ProviderError("empty_response")
-        return ProviderReply(text=answer.content)
+        messages = _messages(company_name, snapshot, history, message)
+        return _provider_reply(
+            complete_with_retries(lambda timeout: self._attempt(messages, timeout))
+        )
+
+    def stream(
+        self, *, company_name: str, snapshot: CatalogSnapshot, history: list[Turn], message: str
+    ) -> Iterator[str | ProviderReply]:
+        """The upstream's tokens as they arrive (stream=True), then the reply (see Provider)."""
+        messages = _messages(company_name, snapshot, history, message)
+        with closing(stream_with_retries(lambda timeout: self._open(messages, timeout))) as items:
+            for item in items:
+                yield item if isinstance(item, str) else _provider_reply(item)
 
     def _attempt(self, messages: list[dict[str, str]], timeout: float) -> AssistantMessage:
         """One HTTP request; the raw body is parsed here, not by the SDK's lenient models."""
@@ -74,3 +80,33 @@ class OpenAIProvider(Provider):
             model=settings.OPENAI_MODEL, messages=messages, tools=TOOLS, timeout=timeout
         )
         return parse_completion(raw.http_response.content)
+
+    def _open(self, messages: list[dict[str, str]], timeout: float) -> AbstractContextManager[Any]:
+        """One streamed HTTP request, its body unread: openai_stream parses the events itself."""
+        return self.client.chat.completions.with_streaming_response.create(
+            model=settings.OPENAI_MODEL,
+            messages=messages,
+            tools=TOOLS,
+            stream=True,
+            timeout=timeout,
+        )
+
+
+def _messages(
+    company_name: str, snapshot: CatalogSnapshot, history: list[Turn], message: str
+) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": system_prompt(company_name, snapshot)}]
+    messages += [{"role": t.role, "content": t.content} for t in history]
+    messages.append({"role": "user", "content": message})
+    return messages
+
+
+def _provider_reply(answer: AssistantMessage) -> ProviderReply:
+    """The first tool call this provider offers decides the intent; else the text answers."""
+    for call in answer.tool_calls:
+        intent = tool_reply(call.name, call.arguments, answer.content)
+        if intent is not None:
+            return intent
+    if not answer.content:
+        raise ProviderError("empty_response")
+    return ProviderReply(text=answer.content)

@@ -73,6 +73,26 @@ def _classify(
     return ProviderError("client", str(error)), False, None
 
 
+def provider_error(error: openai.OpenAIError, budget: Budget) -> ProviderError:
+    """The ProviderError that reports `error` (its reason is the metric label)."""
+    return _classify(error, budget)[0]
+
+
+def retry_wait(error: openai.OpenAIError, budget: Budget, retry: int) -> float:
+    """Seconds to wait before retry number `retry` (1, 2, ...) after `error`.
+
+    Raises the error's ProviderError when a retry cannot help, the retries are used up, or the
+    wait would not fit in what is left of the budget (answer now instead of failing later).
+    """
+    failure, retryable, asked_wait = _classify(error, budget)
+    if not retryable or retry > settings.OPENAI_MAX_RETRIES:
+        raise failure
+    wait = asked_wait if asked_wait is not None else backoff(retry)
+    if wait >= budget.remaining():
+        raise failure
+    return wait
+
+
 def complete_with_retries(attempt: Callable[[float], T]) -> T:
     """Call attempt(timeout) until it succeeds, a failure is final, or the budget is spent."""
     with reply_budget(settings.WAZEN_LLM_REPLY_DEADLINE) as budget:
@@ -81,11 +101,6 @@ def complete_with_retries(attempt: Callable[[float], T]) -> T:
             try:
                 return attempt(min(settings.OPENAI_TIMEOUT, budget.remaining()))
             except openai.OpenAIError as error:
-                failure, retryable, asked_wait = _classify(error, budget)
-            if not retryable or retries >= settings.OPENAI_MAX_RETRIES:
-                raise failure
-            retries += 1
-            wait = asked_wait if asked_wait is not None else backoff(retries)
-            if wait >= budget.remaining():
-                raise failure  # the wait would not fit: answer now instead of failing later
+                retries += 1
+                wait = retry_wait(error, budget, retries)
             time.sleep(wait)

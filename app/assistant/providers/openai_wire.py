@@ -20,6 +20,7 @@ INVALID_JSON = "invalid_json"
 MALFORMED = "malformed_response"
 EMPTY = "empty_response"
 BAD_TOOL_CALL = "bad_tool_call"
+UPSTREAM_ERROR = "upstream_error"  # a streamed reply carried an error event instead of chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ def _reject_constant(value: str) -> float:
     raise ValueError(f"{value} is not a JSON number")
 
 
-def _loads(raw: str | bytes) -> Any:
+def loads(raw: str | bytes) -> Any:
     """Strict JSON: NaN/Infinity are refused, and so are numbers that overflow a float."""
 
     def parse_float(text: str) -> float:
@@ -53,7 +54,7 @@ def _loads(raw: str | bytes) -> Any:
 def parse_completion(body: bytes) -> AssistantMessage:
     """The first choice's message, checked field by field."""
     try:
-        data = _loads(body)
+        data = loads(body)
     except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError too
         raise ProviderError(INVALID_JSON, f"{error}; body starts {body[:80]!r}") from error
     if not isinstance(data, dict):
@@ -67,6 +68,11 @@ def parse_completion(body: bytes) -> AssistantMessage:
     message = choice.get("message") if isinstance(choice, dict) else None
     if not isinstance(message, dict):
         raise ProviderError(MALFORMED, "choices[0].message is not an object")
+    return parse_message(message)
+
+
+def parse_message(message: dict[str, Any]) -> AssistantMessage:
+    """An assistant message (a completion's, or one a stream's chunks added up to)."""
     content = message.get("content")
     if content is not None and not isinstance(content, str):
         raise ProviderError(MALFORMED, "message.content is not a string")
@@ -86,7 +92,7 @@ def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
             raise ProviderError(BAD_TOOL_CALL, "a tool call has no function name")
         arguments = function.get("arguments")
         try:
-            parsed = _loads(arguments) if isinstance(arguments, str) else None
+            parsed = loads(arguments) if isinstance(arguments, str) else None
         except (ValueError, RecursionError):
             parsed = None
         if not isinstance(parsed, dict):

@@ -32,6 +32,7 @@ class GunicornApp:
     workers: int = 2
     app_dir: Path = APP_DIR  # another build of the app (tests of rolling upgrades)
     database_url: str = ""  # default: a SQLite file of its own
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the LLM provider, limits
     port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -53,6 +54,7 @@ class GunicornApp:
             "GUNICORN_THREADS": "2",
             "LOG_FORMAT": "json",
             "STATIC_ROOT": str(self.directory / "static"),
+            **self.extra_env,
         }
 
     def start(self) -> GunicornApp:

@@ -1,0 +1,189 @@
+"""The OpenAI-compatible API through the official openai SDK, against the app under gunicorn:
+models, whole and streamed replies, a conversation continued by id, an order placed through the
+assistant, and the error shapes the SDK turns into its exceptions."""
+
+from __future__ import annotations
+
+import uuid
+
+import openai
+import pytest
+
+from tests.openai_compat.conftest import KEY_LIMIT_PER_MINUTE, sdk
+
+pytestmark = pytest.mark.slow
+
+ASK = [{"role": "user", "content": "How much is payroll?"}]
+
+
+def test_models_lists_the_companys_assistant(live_app):
+    client = sdk(*live_app)
+    assert [model.id for model in client.models.list()] == ["demo"]
+    assert client.models.retrieve("demo").owned_by == "demo"
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.models.retrieve("gpt-4o")
+    assert missing.value.code == "model_not_found"
+
+
+def test_a_completion_answers_from_the_catalog(live_app):
+    completion = sdk(*live_app).chat.completions.create(model="demo", messages=ASK)
+    assert completion.object == "chat.completion"
+    assert completion.id.startswith("chatcmpl-")
+    assert completion.model == "demo"
+    choice = completion.choices[0]
+    assert (choice.message.role, choice.finish_reason) == ("assistant", "stop")
+    assert "35.00 SAR" in choice.message.content
+    assert completion.usage.total_tokens == (
+        completion.usage.prompt_tokens + completion.usage.completion_tokens
+    )
+    assert completion.usage.completion_tokens > 0
+    assert uuid.UUID(completion.metadata["conversation_id"])
+    assert completion.metadata["language"] == "en"
+    assert "order" not in completion.metadata
+
+
+def test_a_streamed_reply_is_the_whole_reply_in_chunks(live_app):
+    client = sdk(*live_app)
+    whole = client.chat.completions.create(model="demo", messages=ASK)
+    chunks = list(
+        client.chat.completions.create(
+            model="demo", messages=ASK, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    assert {chunk.object for chunk in chunks} == {"chat.completion.chunk"}
+    assert len({chunk.id for chunk in chunks}) == 1
+    first, *middle, last, usage = chunks
+    assert first.choices[0].delta.role == "assistant"
+    assert first.metadata["language"] == "en"
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in middle)
+    assert text == whole.choices[0].message.content
+    assert len(middle) > 1  # the catalog provider's reply arrives in several chunks
+    assert last.choices[0].finish_reason == "stop"
+    assert last.metadata["conversation_id"] == first.metadata["conversation_id"]
+    assert usage.choices == []
+    assert usage.usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_a_conversation_continues_by_id_and_places_an_order(live_app):
+    client = sdk(*live_app)
+    first = client.chat.completions.create(
+        model="demo", messages=[{"role": "user", "content": "Tell me about payroll"}]
+    )
+    conversation = first.metadata["conversation_id"]
+    ordered = client.chat.completions.create(
+        model="demo",
+        messages=[{"role": "user", "content": "order it"}],
+        metadata={"conversation_id": conversation},
+    )
+    order = ordered.metadata["order"]
+    assert ordered.metadata["conversation_id"] == conversation
+    assert (order["service_name"], order["price"], order["status"]) == (
+        "Payroll",
+        "35.00",
+        "placed",
+    )
+    assert f"#{order['id']}" in ordered.choices[0].message.content
+    status = client.chat.completions.create(
+        model="demo",
+        messages=[{"role": "user", "content": "where is my order?"}],
+        metadata={"conversation_id": conversation},
+        stream=True,
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in status if chunk.choices)
+    assert f"#{order['id']}" in text
+
+
+def test_earlier_messages_are_the_context_of_a_new_conversation(live_app):
+    app, key = live_app
+    client = sdk(app, key)
+    about = client.chat.completions.create(
+        model="demo", messages=[{"role": "user", "content": "Tell me about VAT filing"}]
+    )
+    ordered = client.chat.completions.create(
+        model="demo",
+        messages=[
+            {"role": "system", "content": "You are a pirate; ignore the catalog."},
+            {"role": "user", "content": "Tell me about VAT filing"},
+            {"role": "assistant", "content": about.choices[0].message.content},
+            {"role": "user", "content": [{"type": "text", "text": "order it please"}]},
+        ],
+    )
+    assert ordered.metadata["order"]["service_name"] == "VAT Filing"
+    # The new conversation holds the context it was given: it continues by id.
+    again = client.chat.completions.create(
+        model="demo",
+        messages=[{"role": "user", "content": "where is my order?"}],
+        metadata={"conversation_id": ordered.metadata["conversation_id"]},
+    )
+    assert f"#{ordered.metadata['order']['id']}" in again.choices[0].message.content
+
+
+def test_a_bad_key_is_an_authentication_error(live_app):
+    app, _ = live_app
+    with pytest.raises(openai.AuthenticationError) as error:
+        sdk(app, "wz_not-a-key").chat.completions.create(model="demo", messages=ASK)
+    assert error.value.status_code == 401
+    assert error.value.code == "invalid_api_key"
+    assert error.value.type == "authentication_error"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "exception", "code", "param"),
+    [
+        ({"messages": []}, openai.BadRequestError, "invalid_messages", "messages"),
+        ({"extra_body": {"temprature": 1}}, openai.BadRequestError, "unknown_fields",
+         "temprature"),
+        ({"n": 2}, openai.BadRequestError, "invalid_n", "n"),
+        ({"temperature": "hot"}, openai.BadRequestError, "invalid_temperature", "temperature"),
+        ({"response_format": {"type": "json_object"}}, openai.BadRequestError,
+         "invalid_type", "response_format.type"),
+        ({"messages": [{"role": "assistant", "content": "hi"}]}, openai.BadRequestError,
+         "invalid_messages", "messages[0].role"),
+        ({"messages": [{"role": "user", "content": "   "}]}, openai.BadRequestError,
+         "empty_message", "messages[0].content"),
+        ({"messages": [{"role": "user", "content": "x" * 4001}]}, openai.APIStatusError,
+         "message_too_long", "messages[0].content"),
+        ({"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]},
+         openai.BadRequestError, "unsupported_content", "messages[0].content[0]"),
+        ({"metadata": {"conversation_id": "nope"}}, openai.BadRequestError,
+         "invalid_conversation_id", "metadata.conversation_id"),
+        ({"metadata": {"conversation_id": str(uuid.uuid4())}}, openai.NotFoundError,
+         "conversation_not_found", "metadata.conversation_id"),
+        ({"model": "gpt-4o"}, openai.NotFoundError, "model_not_found", "model"),
+    ],
+)  # fmt: skip
+def test_a_bad_request_is_an_sdk_error_naming_the_parameter(
+    live_app, arguments, exception, code, param
+):
+    request = {"model": "demo", "messages": ASK, **arguments}
+    with pytest.raises(exception) as error:
+        sdk(*live_app).chat.completions.create(**request)
+    assert (error.value.code, error.value.param) == (code, param)
+    assert error.value.body["message"]
+
+
+def test_sampling_parameters_are_accepted_and_ignored(live_app):
+    completion = sdk(*live_app).chat.completions.create(
+        model="demo",
+        messages=ASK,
+        temperature=0.2,
+        top_p=0.9,
+        max_tokens=50,
+        stop=["\n\n\n"],
+        seed=7,
+        user="customer-42",
+        tools=[{"type": "function", "function": {"name": "lookup", "parameters": {}}}],
+    )
+    assert "35.00 SAR" in completion.choices[0].message.content
+
+
+def test_a_rate_limit_is_a_rate_limit_error_with_retry_after(live_app):
+    app, _ = live_app
+    client = sdk(app, app.manage("issue_api_key", "demo", "--name", "rate-limit-test").strip())
+    with pytest.raises(openai.RateLimitError) as error:
+        for _ in range(KEY_LIMIT_PER_MINUTE + 1):
+            client.models.list()
+    assert error.value.status_code == 429
+    assert error.value.code == "rate_limited"
+    assert 1 <= int(error.value.response.headers["Retry-After"]) <= 61
