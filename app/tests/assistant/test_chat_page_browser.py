@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, stream_frames
 from tests.ops.live_server import GunicornApp
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,26 @@ def live_app(tmp_path_factory, redis_server):
         yield app, app.seed_demo_key()
     finally:
         app.stop()
+
+
+@pytest.fixture(scope="module")
+def openai_app(tmp_path_factory, redis_server):
+    """The app with the openai provider, its upstream the scripted chat-completions server."""
+    if redis_server.process is None:
+        redis_server.start()
+    with ChatCompletionsServer() as upstream:
+        app = GunicornApp(
+            tmp_path_factory.mktemp("browser-openai"), redis_url=redis_server.url,
+            extra_env={
+                "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": upstream.base_url,
+                "OPENAI_API_KEY": "sk-test", "OPENAI_MODEL": "test-model",
+                "OPENAI_MAX_RETRIES": "0",
+            },
+        ).start()  # fmt: skip
+        try:
+            yield app, app.seed_demo_key(), upstream
+        finally:
+            app.stop()
 
 
 # Where, inside its bubble, a message's first character is drawn: "right" for right-to-left.
@@ -168,9 +189,22 @@ def test_an_error_response_is_shown_with_its_message(live_app, browser):
         page.close()
 
 
-def test_an_interrupted_stream_keeps_what_arrived_and_says_so(live_app, browser):
-    """The stream ends without its last chunk and [DONE]: the bubble keeps the text that arrived,
-    in the language the first chunk named, and says the reply was interrupted."""
+STORE_FAILED = {"message": "The reply could not be stored.", "type": "server_error",
+                "param": None, "code": "database_unavailable"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("end", "reason"),
+    [
+        ("", "The connection closed before the reply was complete."),
+        (f"data: {json.dumps({'error': STORE_FAILED})}\n\n", STORE_FAILED["message"]),
+    ],
+    ids=["cut-off", "error-frame"],
+)
+def test_an_interrupted_stream_keeps_what_arrived_and_says_so(live_app, browser, end, reason):
+    """The stream ends without its last chunk and [DONE] (cut off, or with OpenAI's in-stream
+    error frame): the bubble keeps the text that arrived, in the language the first chunk named,
+    and says the reply was interrupted."""
     app, key = live_app
     page = open_page(browser, app, key)
     try:
@@ -178,6 +212,7 @@ def test_an_interrupted_stream_keeps_what_arrived_and_says_so(live_app, browser)
             frame({"role": "assistant", "content": ""}, language="ar")
             + frame({"content": "سعر مسير الرواتب "})
             + frame({"content": "35.00 ريال"})
+            + end
         )
         page.route(
             COMPLETIONS,
@@ -191,14 +226,61 @@ def test_an_interrupted_stream_keeps_what_arrived_and_says_so(live_app, browser)
         assert bubble.inner_text().endswith("انقطع الرد.")  # "the reply was interrupted"
         assert (bubble.get_attribute("lang"), bubble.get_attribute("dir")) == ("ar", "rtl")
         assert page.inner_text("#error") == (
-            "The reply was interrupted: The connection closed before the reply was complete. "
-            "Send your message again to retry."
+            f"The reply was interrupted: {reason} Send your message again to retry."
         )
         assert page.is_enabled("#send")
 
         reply = send(page, "How much is VAT filing?", 1)
         assert "450.00 SAR" in reply.inner_text()
         assert page.is_hidden("#error")
+    finally:
+        page.close()
+
+
+# Every change in the reply log, with the newest reply's text, state and the send button's state.
+RECORD_REPLY_TEXT = """() => {
+  window.seen = [];
+  const log = document.getElementById("log"), send = document.getElementById("send");
+  new MutationObserver(() => {
+    const bubble = [...log.querySelectorAll("li.assistant")].pop();
+    if (!bubble) return;
+    window.seen.push({ ms: performance.now(), text: bubble.firstChild.data,
+                       state: bubble.dataset.state, disabled: send.disabled });
+  }).observe(log, { subtree: true, childList: true, characterData: true, attributes: true });
+}"""
+
+TOKENS = ["Payroll ", "costs ", "35.00 SAR ", "per ", "employee ", "per ", "month, ", "payslips ",
+          "and ", "WPS ", "file ", "included."]  # fmt: skip
+TOKEN_SECONDS = 0.12
+
+
+def test_chat_page_shows_a_streamed_reply(openai_app, browser):
+    """The model's tokens reach the bubble as they are produced: the page showed the reply
+    growing, word by word, for about as long as the model took, and then all of it."""
+    app, key, upstream = openai_app
+    upstream.responses.append(Scripted(stream=stream_frames(TOKENS, delay=TOKEN_SECONDS)))
+    page = open_page(browser, app, key)
+    try:
+        page.evaluate(RECORD_REPLY_TEXT)
+        page.fill("#message", "How much is payroll?")
+        page.click("#send")
+        bubble = page.wait_for_selector("li.assistant[data-state=done]")
+        seen = page.evaluate("window.seen")
+
+        final = "".join(TOKENS)
+        assert bubble.evaluate("e => e.firstChild.data") == final
+        assert upstream.requests[-1]["body"]["stream"] is True
+        partial = [s for s in seen if s["text"] and s["text"] != final]
+        shown = list(dict.fromkeys(s["text"] for s in partial))
+        assert len(shown) >= len(TOKENS) // 2, shown  # most tokens drawn on their own
+        assert all(final.startswith(text) for text in shown)
+        assert [len(t) for t in shown] == sorted(len(t) for t in shown)  # only ever growing
+        complete_at = next(s["ms"] for s in seen if s["text"] == final)
+        # The upstream waits TOKEN_SECONDS before each frame: the first words were on screen
+        # at least that long times the tokens still to come before the reply was complete.
+        assert complete_at - partial[0]["ms"] >= TOKEN_SECONDS * 1e3 * (len(TOKENS) - 2)
+        assert all(s["disabled"] and s["state"] == "streaming" for s in partial)
+        assert page.is_enabled("#send")
     finally:
         page.close()
 
