@@ -169,7 +169,7 @@ def _streaming(r: dict) -> list[str]:
         row("catalog", "none (the reply is computed whole, then sent in chunks)", cat),
         row("openai", upstream, oai),
         "",
-        f"With the openai provider the first words are on screen after "
+        f"With the openai provider the first words reach the client after "
         f"**{oai['first_content_ms_median']:,.0f} ms** instead of "
         f"**{oai['non_streaming_ms_median']:,.0f} ms** without streaming (median first / "
         f"complete {oai['first_vs_complete_median']:.3f}). The catalog provider computes its whole "

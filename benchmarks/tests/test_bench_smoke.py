@@ -68,6 +68,21 @@ def test_quick_bench_writes_report_results_and_plots(bench_out: Path) -> None:
     assert outage["down"]["errors"] == 0  # a cache failure never fails a request
     assert outage["down"]["requests"] > 0
     assert results["chat"]["statements_new_conversation_median"] > 0
+    streaming = results["streaming"]
+    assert set(streaming) == {"catalog", "openai"}
+    for name, entry in streaming.items():
+        assert entry["requests"] == results["config"]["stream_requests"], name
+        assert entry["non_streaming_requests"] == entry["requests"], name
+        for each in entry["each"]:
+            assert 0 < each["first_content_ms"] <= each["complete_ms"], name
+            assert each["content_chunks"] > 1, name
+    # The model's tokens pass through one by one as they come: the first reaches the client
+    # before the upstream has finished (a buffered reply could not), the last only after it.
+    upstream = streaming["openai"]
+    assert upstream["content_chunks_median"] == upstream["upstream_tokens"]
+    for each in upstream["each"]:
+        assert each["first_content_ms"] < upstream["upstream_ms"] <= each["complete_ms"]
+    assert min(upstream["non_streaming_each_ms"]) >= upstream["upstream_ms"]
     sizes = results["sizes"]["by_services_per_company"]
     assert list(sizes) == ["10", "40", "400"]
     assert sizes["10"]["snapshot_bytes_median"] < sizes["400"]["snapshot_bytes_median"]
@@ -83,6 +98,7 @@ def test_quick_bench_report_and_plots(bench_out: Path) -> None:
     for label in results["variants"]["labels"].values():
         assert label in report
     assert "| variant | x bare view | x seed's fix |" in report
+    assert "## Streamed replies (`POST /v1/chat/completions`, `stream: true`)" in report
     assert results["machine"]["cpu"] in report
     for name in ("throughput", "latency", "rss"):
         assert (bench_out / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
