@@ -189,6 +189,7 @@ def test_an_error_response_is_shown_with_its_message(live_app, browser):
         page.close()
 
 
+NEVER_STORED = "0b7c3a52-2f43-4c1e-9a7e-5d1f4a0e9c11"
 STORE_FAILED = {"message": "The reply could not be stored.", "type": "server_error",
                 "param": None, "code": "database_unavailable"}  # fmt: skip
 
@@ -204,12 +205,13 @@ STORE_FAILED = {"message": "The reply could not be stored.", "type": "server_err
 def test_an_interrupted_stream_keeps_what_arrived_and_says_so(live_app, browser, end, reason):
     """The stream ends without its last chunk and [DONE] (cut off, or with OpenAI's in-stream
     error frame): the bubble keeps the text that arrived, in the language the first chunk named,
-    and says the reply was interrupted."""
+    and says the reply was interrupted; the next message starts a new conversation."""
     app, key = live_app
     page = open_page(browser, app, key)
     try:
         body = (
-            frame({"role": "assistant", "content": ""}, language="ar")
+            # a conversation the server never stored: the page must not continue it
+            frame({"role": "assistant", "content": ""}, language="ar", conversation_id=NEVER_STORED)
             + frame({"content": "سعر مسير الرواتب "})
             + frame({"content": "35.00 ريال"})
             + end

@@ -93,6 +93,9 @@
     bubble.dataset.state = "streaming";
     const text = bubble.firstChild;
     let done = false;
+    // A new conversation is continued only once its first reply is complete: a reply cut off
+    // before its end may not have been stored, and the next message then starts afresh.
+    let replyConversation = conversationId;
     await WazenSSE.readEvents(response, (data) => {
       if (data === "[DONE]") {
         done = true;
@@ -101,7 +104,7 @@
       const chunk = JSON.parse(data);
       if (chunk.error) throw new Error(chunk.error.message || "The server stopped the reply.");
       const meta = chunk.metadata || {};
-      if (meta.conversation_id) conversationId = meta.conversation_id;
+      if (meta.conversation_id) replyConversation = meta.conversation_id;
       if (meta.language) setLanguage(bubble, meta.language);
       if (meta.order) bubble.classList.add("order");
       const choice = (chunk.choices || [])[0];
@@ -112,6 +115,7 @@
       }
     });
     if (!done) throw new Error("The connection closed before the reply was complete.");
+    conversationId = replyConversation;
   }
 
   $("key-form").addEventListener("submit", (event) => {
