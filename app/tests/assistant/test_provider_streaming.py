@@ -432,3 +432,14 @@ def test_the_stream_carries_history_like_reply(llm, openai_provider):
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert "Payroll" in messages[0]["content"]
     assert json.dumps(messages[-1]) == json.dumps({"role": "user", "content": "order it"})
+
+
+def test_the_reply_ends_at_done_not_when_the_upstream_closes(llm, openai_provider):
+    """Some servers keep the response open after [DONE]; the reply must not wait for them."""
+    frames = [*stream_frames(["done", " here"]), Frame(b": still open\n\n", delay=3)]
+    llm.responses.append(Scripted(stream=frames))
+    started = time.monotonic()
+    deltas, reply = drain(ask(openai_provider, "hi"))
+    assert deltas == ["done", " here"]
+    assert reply.text == "done here"
+    assert time.monotonic() - started < 2
