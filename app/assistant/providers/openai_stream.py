@@ -3,7 +3,8 @@
 Three things make this more than a loop over the SDK's stream:
 - Trust. Chunks are checked field by field like whole replies (openai_wire.py); tool calls come
   in pieces (index, id, name, argument fragments) and are added up, then parsed strictly once.
-- Time. One reply budget (WAZEN_LLM_REPLY_DEADLINE) covers every attempt and the whole body. The
+- Time. One reply budget (WAZEN_LLM_REPLY_DEADLINE) covers every attempt and the whole body, from
+  the first next() to the last item, the caller's own time between items included. The
   budget is a thread-local (deadline.py) but this is a generator the caller suspends between its
   own work: the budget is entered only around each step that touches the socket, so while
   suspended, after close() and after the end, the thread's budget is what it was before.

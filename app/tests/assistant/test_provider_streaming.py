@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import nullcontext
 
 import pytest
 from hypothesis import given
@@ -83,7 +84,7 @@ def test_catalog_stream_joins_back_to_the_reply(message):
         assert len(deltas) > 1  # a long reply is really handed out in pieces
 
 
-def test_catalog_stream_is_lazy_and_answers_in_arabic():
+def test_catalog_stream_answers_in_arabic_in_pieces():
     stream = ask(CatalogProvider(), "ما هي الخدمات المتوفرة لديكم؟")
     deltas, reply = drain(stream)
     assert "الرواتب" in reply.text
@@ -371,7 +372,7 @@ def test_closing_early_hangs_up_on_the_upstream_and_restores_the_budget(
     llm, openai_provider, outer
 ):
     llm.responses.append(Scripted(stream=stream_frames(["word "] * 100, delay=0.03)))  # 3 s
-    with reply_budget(60) if outer else _no_budget() as before:
+    with reply_budget(60) if outer else nullcontext() as before:
         assert current_budget() is before
         stream = ask(openai_provider, "hi")
         assert next(stream) == "word "
@@ -416,14 +417,6 @@ def test_an_exhausted_stream_restores_the_budget_and_can_be_read_on_another_thre
     assert not llm.streams[0].disconnected.is_set()
 
 
-class _no_budget:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
 def test_the_stream_carries_history_like_reply(llm, openai_provider):
     llm.responses.append(Scripted(stream=stream_frames(["yes"])))
     history = [Turn("user", "tell me about payroll"), Turn("assistant", "Payroll costs 35.")]
@@ -432,3 +425,14 @@ def test_the_stream_carries_history_like_reply(llm, openai_provider):
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert "Payroll" in messages[0]["content"]
     assert json.dumps(messages[-1]) == json.dumps({"role": "user", "content": "order it"})
+
+
+def test_the_reply_ends_at_done_not_when_the_upstream_closes(llm, openai_provider):
+    """Some servers keep the response open after [DONE]; the reply must not wait for them."""
+    frames = [*stream_frames(["done", " here"]), Frame(b": still open\n\n", delay=3)]
+    llm.responses.append(Scripted(stream=frames))
+    started = time.monotonic()
+    deltas, reply = drain(ask(openai_provider, "hi"))
+    assert deltas == ["done", " here"]
+    assert reply.text == "done here"
+    assert time.monotonic() - started < 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import jsonschema
 import openai
@@ -57,11 +57,9 @@ class Document:
         return data
 
 
-def sse_events(lines) -> list[dict | str]:
-    """`data:` payloads of an event stream, decoded (the literal "[DONE]" kept as text)."""
-    events: list[dict | str] = []
+def sse_events(lines: Iterable[str]) -> Iterator[dict | str]:
+    """`data:` payloads of an event stream as they arrive, decoded ("[DONE]" kept as text)."""
     for line in lines:
         if line.startswith("data: "):
             payload = line.removeprefix("data: ")
-            events.append(payload if payload == "[DONE]" else json.loads(payload))
-    return events
+            yield payload if payload == "[DONE]" else json.loads(payload)

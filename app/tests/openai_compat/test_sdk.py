@@ -4,7 +4,11 @@ assistant, and the error shapes the SDK turns into its exceptions."""
 
 from __future__ import annotations
 
+import io
+import re
 import uuid
+from contextlib import redirect_stdout
+from pathlib import Path
 
 import openai
 import pytest
@@ -187,3 +191,14 @@ def test_a_rate_limit_is_a_rate_limit_error_with_retry_after(live_app):
     assert error.value.status_code == 429
     assert error.value.code == "rate_limited"
     assert 1 <= int(error.value.response.headers["Retry-After"]) <= 61
+
+
+def test_the_readme_example_works_as_printed(live_app):
+    app, key = live_app
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    example = re.search(r"```python\n(from openai import OpenAI\n.*?)```", readme, re.DOTALL)
+    code = example.group(1).replace("http://127.0.0.1:8000/v1", app.url("/v1"))
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        exec(code, {"KEY": key})  # noqa: S102 -- the README's own example, run as printed
+    assert printed.getvalue().strip(), "the example printed no reply"
