@@ -94,9 +94,9 @@ class ChatCompletionsApi(JsonApiView):
         body = read_request(
             request, ChatCompletionRequest, max_bytes=settings.WAZEN_MAX_COMPLETIONS_BODY_BYTES
         )
+        message, context = customer_turn(body.messages)
         if body.model != request.tenant.slug:
             raise _model_not_found(body.model)
-        message, context = customer_turn(body.messages)
         try:
             turn = reply_start(
                 tenant=request.tenant,

@@ -14,12 +14,14 @@ import pytest
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
+from assistant import providers
 from catalog import api_keys
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant, api_key_issue
 from catalog.cache import stores
 from catalog.models import Company, Service
 from config.caches import build_caches
+from tests.assistant.chat_completions_server import ChatCompletionsServer
 from tests.servers import PostgresServer, RedisServer
 
 
@@ -160,3 +162,18 @@ def in_thread(target, *, name: str | None = None) -> threading.Thread:
     thread = threading.Thread(target=run, name=name)
     thread.start()
     return thread
+
+
+@pytest.fixture
+def llm(settings) -> Iterator[ChatCompletionsServer]:
+    """The openai provider, pointed at a local chat-completions server the test scripts."""
+    with ChatCompletionsServer() as server:
+        settings.LLM_PROVIDER = "openai"
+        settings.OPENAI_BASE_URL = server.base_url
+        settings.OPENAI_API_KEY = "sk-test"
+        settings.OPENAI_MODEL = "test-model"
+        settings.OPENAI_TIMEOUT = 5
+        settings.OPENAI_MAX_RETRIES = 0
+        providers._provider.cache_clear()
+        yield server
+        providers._provider.cache_clear()
