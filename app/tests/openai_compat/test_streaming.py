@@ -188,3 +188,20 @@ def test_streamed_frames_and_replies_match_the_openapi_document(llm_app, upstrea
     for event in events[:-1]:
         document.validate(name, event)
     assert events[-2]["usage"]["total_tokens"] > 0
+
+
+def test_replies_are_counted_by_endpoint_and_streams_by_first_text(llm_app, upstream):
+    app, key = llm_app
+    before = app.metrics()
+    upstream.responses.append(Scripted(stream=stream_frames(TOKENS[:2])))
+    with _post_stream(app, key, {"messages": [{"role": "user", "content": "hi"}]}) as response:
+        list(response.iter_lines())
+    after = app.metrics()
+
+    def grew(name: str, **labels: str) -> float:
+        return metric_sum(after, name, **labels) - metric_sum(before, name, **labels)
+
+    by_view = "django_http_responses_total_by_status_view_method_total"
+    assert grew(by_view, view="openai-chat-completions", status="200") == 1
+    assert grew("wazen_reply_first_chunk_seconds_count", provider="openai") == 1
+    assert grew("wazen_reply_duration_seconds_count", provider="openai") == 1
