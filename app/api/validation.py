@@ -1,6 +1,6 @@
 """A request body checked against its pydantic model; the first problem becomes an ApiError with
 the API's documented code (`missing_<field>`, `invalid_<field>`, `unknown_fields`, …) and the
-offending parameter's path (OpenAI's `param`)."""
+offending parameter's path (OpenAI's `param`, e.g. `messages[2].content`)."""
 
 from __future__ import annotations
 
@@ -44,9 +44,15 @@ def api_error(error: ValidationError) -> ApiError:
             f"Unknown field(s): {', '.join(names)}.",
             param=names[0],
         )
-    problem = problems[0]
+    # The first field in error; of a union's branches, the one that got furthest.
+    first = problems[0]["loc"][:1]
+    problem = max(
+        (p for p in problems if p["loc"][:1] == first),
+        key=lambda p: len(_field_locations(p["loc"])),
+    )
     location = _field_locations(problem["loc"])
-    field = next((p for p in reversed(location) if isinstance(p, str)), "body")
+    # Codes name the top-level field (a bounded set); `param` says exactly where.
+    field = location[0] if location and isinstance(location[0], str) else "body"
     param = param_path(location)
     if problem["type"] == "missing":
         return ApiError(

@@ -14,7 +14,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from assistant import replies
 from assistant.language import conversation_language
@@ -161,9 +161,12 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
     except GeneratorExit:
         if not stored:
             REPLIES_ABANDONED.labels(provider=turn.provider.name).inc()
-            with transaction.atomic():
-                _open_conversation(turn)
-                _store_messages(turn, "".join(said))
+            try:
+                with transaction.atomic():
+                    _open_conversation(turn)
+                    _store_messages(turn, "".join(said))
+            except DatabaseError:  # nobody is left to answer: say it in the log, once
+                logger.warning("An abandoned reply could not be stored", exc_info=True)
         raise
     db_queries = turn.db_queries + queries[0]
     REPLY_DB_QUERIES.observe(db_queries)

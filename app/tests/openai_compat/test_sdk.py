@@ -140,7 +140,7 @@ def test_a_bad_key_is_an_authentication_error(live_app):
         ({"n": 2}, openai.BadRequestError, "invalid_n", "n"),
         ({"temperature": "hot"}, openai.BadRequestError, "invalid_temperature", "temperature"),
         ({"response_format": {"type": "json_object"}}, openai.BadRequestError,
-         "invalid_type", "response_format.type"),
+         "invalid_response_format", "response_format.type"),
         ({"messages": [{"role": "assistant", "content": "hi"}]}, openai.BadRequestError,
          "invalid_messages", "messages[0].role"),
         ({"messages": [{"role": "user", "content": "   "}]}, openai.BadRequestError,
