@@ -138,6 +138,8 @@ def test_a_bad_key_is_an_authentication_error(live_app):
         ({"extra_body": {"temprature": 1}}, openai.BadRequestError, "unknown_fields",
          "temprature"),
         ({"n": 2}, openai.BadRequestError, "invalid_n", "n"),
+        ({"audio": {"voice": "alloy", "format": "mp3"}}, openai.BadRequestError, "invalid_audio",
+         "audio"),
         ({"temperature": "hot"}, openai.BadRequestError, "invalid_temperature", "temperature"),
         ({"response_format": {"type": "json_object"}}, openai.BadRequestError,
          "invalid_response_format", "response_format.type"),
@@ -178,6 +180,7 @@ def test_sampling_parameters_are_accepted_and_ignored(live_app):
         seed=7,
         user="customer-42",
         tools=[{"type": "function", "function": {"name": "lookup", "parameters": {}}}],
+        extra_body={"functions": [{"name": "legacy", "parameters": {}}], "function_call": "auto"},
     )
     assert "35.00 SAR" in completion.choices[0].message.content
 
