@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chat_completions_server import (  # noqa: E402 (found through the path set above)
+from chat_completions_server import (  # found through the path set above
     ChatCompletionsServer,
     Scripted,
     stream_frames,
@@ -31,7 +31,7 @@ from chat_completions_server import (  # noqa: E402 (found through the path set 
 
 UPSTREAM_PORT = 8080
 CONTROL_PORT = 8081
-ANY = "0.0.0.0"  # noqa: S104 (inside a container: reached from the container network and host)
+ANY = "0.0.0.0"  # inside a container: reached from the container network and the host
 
 
 def control_handler(server: ChatCompletionsServer) -> type[BaseHTTPRequestHandler]:

@@ -18,6 +18,7 @@ traffic from the container bridge. The network-only setup works the same with po
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import secrets
 import socket
@@ -196,13 +197,14 @@ def test_tokens_leave_the_published_port_as_the_upstream_produces_them(
     assert "".join(text for _, text in words) == "".join(TOKENS)
     first, complete = words[0][0], arrivals[-1][0]
     spread = words[-1][0] - words[0][0]
-    gaps = [b[0] - a[0] for a, b in zip(words, words[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(words)]
     measurements[f"streamed reply through nginx, {len(TOKENS)} tokens x {PACE * 1000:.0f} ms"] = (
         f"first chunk {first * 1000:.0f} ms, complete {complete * 1000:.0f} ms, "
-        f"first→last word {spread * 1000:.0f} ms, median gap {statistics.median(gaps) * 1000:.0f} ms"
+        f"first→last word {spread * 1000:.0f} ms, "
+        f"median gap {statistics.median(gaps) * 1000:.0f} ms"
         f" (a cold worker's first, unpaced reply: {cold[-1][0] * 1000:.0f} ms)"
     )
-    # The upstream needs (tokens + 3 frames) × PACE for the whole reply; the first word leaves
+    # The upstream needs (tokens + 3 frames) * PACE for the whole reply; the first word leaves
     # with the upstream's first token. Any buffer on the way makes first ≈ complete.
     assert complete >= len(TOKENS) * PACE
     assert first < 0.5 * complete, (first, complete)
@@ -242,8 +244,10 @@ def test_a_client_that_hangs_up_hangs_up_the_upstream(
         assert time.perf_counter() < deadline, f"the upstream call was not stopped: {log}"
         time.sleep(0.05)
     upstream_seconds = time.perf_counter() - left
+    # Three words read (~0.5 s in), the rest would take ~5.7 s: a front that finishes reading
+    # the upstream for a client that is gone lets it write (nearly) every frame before the end.
     assert log["disconnected"], log
-    assert log["frames_written"] < log["frames"], log
+    assert log["frames_written"] <= log["frames"] // 2, log
     while abandoned(app.metrics()) < before + 1:
         assert time.perf_counter() < deadline, "the abandoned reply was not counted"
         time.sleep(0.1)
