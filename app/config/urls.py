@@ -4,9 +4,9 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", include("ops.urls")),
-    path("", include("api.urls")),
+    path("", include("assistant.urls")),  # first: the hot path (/api/v1/services) resolves soonest
     path("", include("openai_compat.urls")),
-    path("", include("assistant.urls")),
+    path("", include("api.urls")),
 ]
 
 handler400 = "api.handlers.bad_request"
