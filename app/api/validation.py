@@ -55,9 +55,7 @@ def api_error(error: ValidationError) -> ApiError:
     field = location[0] if location and isinstance(location[0], str) else "body"
     param = param_path(location)
     if problem["type"] == "missing":
-        return ApiError(
-            400, f"missing_{location[0]}", f"The field '{param}' is required.", param=param
-        )
+        return ApiError(400, f"missing_{field}", f"The field '{param}' is required.", param=param)
     context = problem.get("ctx") or {}
     code = str(context.get("code", "invalid_{field}")).format(field=field)
     return ApiError(

@@ -132,6 +132,11 @@ def reply_start(
 def reply_create(*, tenant: Tenant, message: str, conversation_id: uuid.UUID | None) -> ReplyResult:
     """The whole reply at once (the JSON APIs without streaming)."""
     turn = reply_start(tenant=tenant, message=message, conversation_id=conversation_id)
+    return reply_whole(turn)
+
+
+def reply_whole(turn: PreparedReply) -> ReplyResult:
+    """The prepared reply, produced in one piece (the provider answers without streaming)."""
     return next(item for item in reply_stream(turn) if isinstance(item, ReplyResult))
 
 

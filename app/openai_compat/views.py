@@ -11,7 +11,7 @@ from api.errors import ApiError
 from api.openapi import Operation
 from api.validation import read_request
 from api.views import JsonApiView
-from assistant.services import ConversationNotFound, ReplyResult, reply_start, reply_stream
+from assistant.services import ConversationNotFound, reply_start, reply_whole
 from openai_compat.conversation import customer_turn
 from openai_compat.replies import CompletionReply
 from openai_compat.schemas import (
@@ -116,8 +116,7 @@ class ChatCompletionsApi(JsonApiView):
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return sse_response(event_stream(reply, include_usage=include_usage), headers)
-        result = next(item for item in reply_stream(turn) if isinstance(item, ReplyResult))
-        response = _json(reply.completion(result))
+        response = _json(reply.completion(reply_whole(turn)))
         response[CONVERSATION_HEADER] = headers[CONVERSATION_HEADER]
         return response
 
