@@ -94,6 +94,27 @@ class ChatClient:
             timeout=self.timeout,
         )
 
+    def stream_chat(self, message: str) -> Response:
+        """The OpenAI-compatible API with `stream: true`, the model read from /v1/models; the
+        Response holds the whole event stream."""
+        models = request(
+            f"{self.base_url}/v1/models", headers=self._headers(), timeout=self.timeout
+        )
+        if models.status != 200:
+            return models
+        payload = {
+            "model": models.json()["data"][0]["id"],
+            "messages": [{"role": "user", "content": message}],
+            "stream": True,
+        }
+        return request(
+            f"{self.base_url}/v1/chat/completions",
+            method="POST",
+            data=payload,
+            headers={**self._headers(), "Accept": "text/event-stream"},
+            timeout=self.timeout,
+        )
+
     def services(self) -> Response:
         return request(
             f"{self.base_url}/api/v1/services",

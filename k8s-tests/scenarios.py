@@ -6,6 +6,7 @@ differ in how they start things, reach pods and stop Redis.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 import threading
@@ -149,7 +150,21 @@ def check_chat(stack: Stack) -> dict:
     assert follow_up.status == 200, follow_up.body[:500]
     assert follow_up.json()["conversation_id"] == body["conversation_id"]
     log(f"{stack.name}: chat answered in {response.seconds * 1000:.0f} ms")
+    check_streamed_reply(stack)
     return body
+
+
+def check_streamed_reply(stack: Stack) -> None:
+    """A streamed reply through the Service (OpenAI-compatible API): event-stream frames with
+    text, ended by `data: [DONE]`."""
+    response = chat_clients(stack)[0].stream_chat("What services do you offer?")
+    assert response.status == 200, f"{response.status}: {response.body[:500]!r}"
+    frames = [f for f in response.body.decode().split("\n\n") if f.startswith("data: ")]
+    assert frames[-1] == "data: [DONE]", frames[-3:]
+    chunks = [json.loads(f.removeprefix("data: ")) for f in frames[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text.strip(), chunks[:3]
+    log(f"{stack.name}: streamed reply in {len(chunks)} chunks, {response.seconds * 1000:.0f} ms")
 
 
 def wait_for_every_target_up(stack: Stack, timeout: float) -> None:

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -240,7 +240,8 @@ def _provider_deltas(
                     yield item
         if provider_reply is None:
             raise ProviderError("malformed_response", "the stream ended without a reply")
-        return provider_reply, "answered"
+        # What the customer was shown is what is stored, whatever the provider's final text says.
+        return replace(provider_reply, text="".join(said)), "answered"
     except ProviderError as error:
         LLM_ERRORS.labels(provider=provider.name, reason=error.reason).inc()
         logger.warning("LLM provider %s failed: %s", provider.name, error)

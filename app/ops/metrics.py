@@ -27,6 +27,16 @@ REPLIES_ABANDONED = Counter(
     "Streamed replies whose client went away before the end (stored as far as they got).",
     ["provider"],
 )
+
+
+def start_provider_series(provider: str) -> None:
+    """Create a provider's streamed-reply series at zero when the provider is built, so that
+    dashboards and rate() show 0 rather than nothing before its first streamed (or abandoned)
+    reply."""
+    REPLY_FIRST_CHUNK.labels(provider=provider)
+    REPLIES_ABANDONED.labels(provider=provider)
+
+
 REPLY_DB_QUERIES = Histogram(
     "wazen_reply_db_queries",
     "Database queries executed while producing one assistant reply.",
