@@ -201,6 +201,7 @@ def openai(config: Config, env: dict, workdir, tenants: list[Tenant]) -> dict:
         ChatCompletionsServer,
         Scripted,
         completion,
+        provider_env,
         stream_frames,
     )
 
@@ -211,11 +212,7 @@ def openai(config: Config, env: dict, workdir, tenants: list[Tenant]) -> dict:
     # role chunk, tokens, finish chunk and [DONE], each one interval after the one before
     upstream_seconds = sum(frame.delay for frame in stream_frames(tokens, delay=pace))
     with ChatCompletionsServer() as upstream:
-        server_env = {
-            **env, "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": upstream.base_url,
-            "OPENAI_API_KEY": "sk-bench", "OPENAI_MODEL": "bench-model",
-            "OPENAI_MAX_RETRIES": "0",
-        }  # fmt: skip
+        server_env = {**env, **provider_env(upstream.base_url)}
         server = Gunicorn(server_env, workdir).start(f"/bench/bare/{tenants[0].id}")
         try:
 

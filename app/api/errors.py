@@ -50,14 +50,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.param = status, code, message, param
         self.headers = headers or {}
 
-    def response(self, request: HttpRequest | None = None) -> JsonResponse:
+    def response(self, request: HttpRequest) -> JsonResponse:
         return error_response(
-            self.status,
-            self.code,
-            self.message,
-            param=self.param,
-            headers=self.headers,
-            openai=request is not None and is_openai_path(request.path),
+            request, self.status, self.code, self.message, param=self.param, headers=self.headers
         )
 
 
@@ -75,24 +70,19 @@ def error_body(
 
 
 def error_response(
+    request: HttpRequest,
     status: int,
     code: str,
     message: str,
     *,
     param: str | None = None,
     headers: dict[str, str] | None = None,
-    openai: bool = False,
 ) -> JsonResponse:
-    response = JsonResponse(
-        error_body(status, code, message, param=param, openai=openai), status=status
-    )
+    """The error in the shape of the API the request's path belongs to."""
+    body = error_body(status, code, message, param=param, openai=is_openai_path(request.path))
+    response = JsonResponse(body, status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="wazen"'
     for name, value in (headers or {}).items():
         response[name] = value
     return response
-
-
-def error_response_for(request: HttpRequest, status: int, code: str, message: str, **kw):
-    """error_response in the shape of the API the request's path belongs to."""
-    return error_response(status, code, message, openai=is_openai_path(request.path), **kw)

@@ -10,7 +10,7 @@ from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from api.errors import OPENAI_PREFIX, error_response_for
+from api.errors import OPENAI_PREFIX, error_response
 
 # Paths whose every response is JSON. An API added under another prefix adds it here.
 API_PREFIXES = ("/api/", OPENAI_PREFIX)
@@ -25,29 +25,27 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     if not is_api_path(request.path):
         return defaults.bad_request(request, exception)
     if isinstance(exception, DisallowedHost):
-        return error_response_for(
+        return error_response(
             request, 400, "disallowed_host", "The Host header is not served here."
         )
     if isinstance(exception, RequestDataTooBig):
-        return error_response_for(request, 413, "body_too_large", "The body is too large.")
-    return error_response_for(request, 400, "bad_request", "The request was refused as malformed.")
+        return error_response(request, 413, "body_too_large", "The body is too large.")
+    return error_response(request, 400, "bad_request", "The request was refused as malformed.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response_for(request, 403, "forbidden", "This request is not allowed.")
+        return error_response(request, 403, "forbidden", "This request is not allowed.")
     return defaults.permission_denied(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response_for(request, 404, "not_found", f"No API endpoint at {request.path}.")
+        return error_response(request, 404, "not_found", f"No API endpoint at {request.path}.")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api_path(request.path):
-        return error_response_for(
-            request, 500, "internal_error", "Internal error; it has been logged."
-        )
+        return error_response(request, 500, "internal_error", "Internal error; it has been logged.")
     return defaults.server_error(request)

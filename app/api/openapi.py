@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.errors import is_openai_path
+from api.schemas import Error, OpenAIError
+from api.types import Request
 
 REF = "#/components/schemas/{model}"
 
@@ -119,8 +121,6 @@ def _operation(path: str, operation: Operation, authenticated: bool) -> dict[str
 
 
 def _models(views: list[tuple[str, type]]) -> set[type[BaseModel]]:
-    from api.schemas import Error, OpenAIError
-
     models: set[type[BaseModel]] = {Error, OpenAIError}
     for _, view in views:
         for operation in view.operations.values():
@@ -132,7 +132,10 @@ def openapi_document() -> dict[str, Any]:
     views = sorted(documented_views(), key=lambda item: item[0])
     models = sorted(_models(views), key=lambda model: model.__name__)
     _, definitions = models_json_schema(
-        [(model, "validation" if _is_request(model) else "serialization") for model in models],
+        [
+            (model, "validation" if issubclass(model, Request) else "serialization")
+            for model in models
+        ],
         ref_template=REF,
     )
     paths: dict[str, Any] = {}
@@ -164,9 +167,3 @@ def openapi_document() -> dict[str, Any]:
             "schemas": definitions.get("$defs", {}),
         },
     }
-
-
-def _is_request(model: type[BaseModel]) -> bool:
-    from api.types import Request
-
-    return issubclass(model, Request)

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from api import ratelimit
 from api.auth import authenticate
-from api.errors import ApiError, error_response_for
+from api.errors import ApiError, error_response
 from api.openapi import Operation
 from catalog.api_keys import Tenant
 
@@ -60,7 +60,7 @@ class JsonApiView(View):
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any):
         allowed = self.allowed_methods()
-        return error_response_for(
+        return error_response(
             request,
             405,
             "method_not_allowed",

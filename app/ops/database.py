@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
-from api.errors import error_response_for
+from api.errors import error_response
 from api.handlers import is_api_path
 from catalog.resilience import RateLimitedLog
 from ops.metrics import DATABASE_UNAVAILABLE
@@ -33,7 +33,7 @@ def database_unavailable_response(request: HttpRequest, error: BaseException) ->
         str(error).strip().splitlines()[0] if str(error).strip() else "",
     )
     if is_api_path(request.path):
-        response = error_response_for(
+        response = error_response(
             request,
             503,
             "database_unavailable",

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from tests.assistant.chat_completions_server import provider_env
 
 pytestmark = pytest.mark.container
 
@@ -102,11 +103,7 @@ def upstream(stack, engine) -> Iterator[Upstream]:
 @pytest.fixture(scope="module")
 def llm_env(upstream) -> dict[str, str]:
     return {
-        "LLM_PROVIDER": "openai",
-        "OPENAI_BASE_URL": upstream.base_url,
-        "OPENAI_API_KEY": "sk-upstream",
-        "OPENAI_MODEL": "test-model",
-        "OPENAI_MAX_RETRIES": "0",
+        **provider_env(upstream.base_url),
         "WAZEN_LLM_REPLY_DEADLINE": "20",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "4",

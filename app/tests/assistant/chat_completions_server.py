@@ -25,6 +25,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+def provider_env(base_url: str) -> dict[str, str]:
+    """The app's environment for the openai provider talking to a scripted server at
+    `base_url` (no retries: each request reaches the server once)."""
+    return {
+        "LLM_PROVIDER": "openai",
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_KEY": "sk-upstream",
+        "OPENAI_MODEL": "test-model",
+        "OPENAI_MAX_RETRIES": "0",
+    }
+
+
 def completion(content: str | None = None, tool_call: dict | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     finish = "stop"

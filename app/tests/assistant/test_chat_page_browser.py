@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, stream_frames
+from tests.assistant.chat_completions_server import (
+    ChatCompletionsServer,
+    Scripted,
+    provider_env,
+    stream_frames,
+)
 from tests.ops.live_server import GunicornApp
 
 pytestmark = pytest.mark.slow
@@ -54,13 +59,10 @@ def openai_app(tmp_path_factory, redis_server):
         redis_server.start()
     with ChatCompletionsServer() as upstream:
         app = GunicornApp(
-            tmp_path_factory.mktemp("browser-openai"), redis_url=redis_server.url,
-            extra_env={
-                "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": upstream.base_url,
-                "OPENAI_API_KEY": "sk-test", "OPENAI_MODEL": "test-model",
-                "OPENAI_MAX_RETRIES": "0",
-            },
-        ).start()  # fmt: skip
+            tmp_path_factory.mktemp("browser-openai"),
+            redis_url=redis_server.url,
+            extra_env=provider_env(upstream.base_url),
+        ).start()
         try:
             yield app, app.seed_demo_key(), upstream
         finally:

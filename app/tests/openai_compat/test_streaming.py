@@ -15,6 +15,7 @@ from tests.assistant.chat_completions_server import (
     ChatCompletionsServer,
     Scripted,
     completion,
+    provider_env,
     stream_frames,
 )
 from tests.openai_compat.conftest import Document, sdk, sse_events
@@ -39,14 +40,7 @@ def llm_app(tmp_path_factory, redis_server, upstream):
     app = GunicornApp(
         tmp_path_factory.mktemp("streaming"),
         redis_url=redis_server.url,
-        extra_env={
-            "LLM_PROVIDER": "openai",
-            "OPENAI_BASE_URL": upstream.base_url,
-            "OPENAI_API_KEY": "sk-upstream",
-            "OPENAI_MODEL": "test-model",
-            "OPENAI_MAX_RETRIES": "0",
-            "WAZEN_LLM_REPLY_DEADLINE": "20",
-        },
+        extra_env={**provider_env(upstream.base_url), "WAZEN_LLM_REPLY_DEADLINE": "20"},
     ).start()
     try:
         yield app, app.seed_demo_key()
