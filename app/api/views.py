@@ -14,11 +14,14 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from api import ratelimit
+from api import inflight, ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
 from api.openapi import Operation
 from catalog.api_keys import Tenant
+
+# nginx's code for a request whose client closed the connection before the response.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class JsonApiView(View):
@@ -40,14 +43,41 @@ class JsonApiView(View):
                 return self.options(request)
             if self.requires_auth:
                 request.tenant = self.authenticate(request)
-                ratelimit.enforce(
-                    tenant=request.tenant,
-                    key_hash=request.api_key_hash,
-                    charges_reply=self.charges_reply,
-                )
+            if self.charges_reply:
+                return self._dispatch_reply(request, *args, **kwargs)
+            self._enforce_limits(request)
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
             return error.response(request)
+
+    def _enforce_limits(self, request: HttpRequest) -> None:
+        if self.requires_auth:
+            ratelimit.enforce(
+                tenant=request.tenant,
+                key_hash=request.api_key_hash,
+                charges_reply=self.charges_reply,
+            )
+
+    def _dispatch_reply(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A reply holds one of the worker's in-flight slots (or is refused 503 at once) until
+        its response is closed; a client that hangs up meanwhile ends it early."""
+        request.in_flight = reply = inflight.admit(request)
+        try:
+            self._enforce_limits(request)
+            response = super().dispatch(request, *args, **kwargs)
+        except inflight.ClientGone:
+            reply.close()
+            return HttpResponse(status=CLIENT_CLOSED_REQUEST)  # for the access log only
+        except BaseException:
+            reply.close()
+            raise
+        if response.streaming:
+            response.streaming_content = inflight.StreamUntilGone(
+                response.streaming_content, reply
+            )
+        else:
+            reply.close()
+        return response
 
     def authenticate(self, request: HttpRequest) -> Tenant:
         """The caller's company (401 otherwise); a view may resolve more in the same step."""

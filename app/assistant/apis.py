@@ -38,6 +38,7 @@ class ChatApi(JsonApiView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         chat = read_request(request, ChatRequest)
+        request.in_flight.watch_client()
         try:
             result = reply_create(
                 tenant=request.tenant,

@@ -154,6 +154,7 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
     said: list[str] = []
     stored = False
     try:
+        release_connection()  # the provider may take seconds: no connection is held meanwhile
         provider_reply, outcome = yield from _provider_deltas(turn, said, stream=stream)
         with _count_queries() as queries, transaction.atomic():
             _open_conversation(turn)
@@ -161,6 +162,7 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
             text = _join(provider_reply.text, done)
             _store_messages(turn, text)
         stored = True
+        release_connection()
         if done:
             yield text[len(provider_reply.text) :]
     except GeneratorExit:
@@ -187,6 +189,15 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
         language=turn.language,
         service_ids=provider_reply.service_ids,
     )
+
+
+def release_connection() -> None:
+    """Hand this request's database connection back (to the pool, under PostgreSQL) between a
+    reply's short database steps, so that connections stay bounded by the pool however many
+    replies wait on the LLM. Inside an atomic block (a caller's transaction) it stays open:
+    closing it there would doom the transaction."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _open_conversation(turn: PreparedReply) -> None:
