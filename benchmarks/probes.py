@@ -51,6 +51,14 @@ class PgStats:
             if query.lstrip().upper().startswith("SELECT") and '"catalog_service"' in query
         )
 
+    def client_connections(self) -> int:
+        """Client connections open on the server now, this one excluded."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def close(self) -> None:
         self.conn.close()
 
