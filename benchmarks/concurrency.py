@@ -5,6 +5,8 @@ in the same minute, against the same scripted model (benchmarks/upstream.py):
 
 - `gthread`: the project as it was served before, gunicorn 2 workers x 4 threads (a thread per
   reply);
+- `asgi`: the project's views and middleware as they are, under uvicorn (2 workers) as an ASGI
+  application: Django runs the sync code in threads (benchmarks/project_asgi.py);
 - `gevent`: the project as it is served now (docker/gunicorn.conf.py: 2 gevent workers);
 - `floor`: a bare async Django view streaming through AsyncOpenAI under uvicorn, 2 workers, no
   middleware, no database, no authentication (benchmarks/floor/): what any Django server can do
@@ -33,7 +35,7 @@ from benchmarks.probes import PgStats, request, rss_kib, worker_pids
 from benchmarks.stack import REPO, Gunicorn, free_port, wait_for_port
 from benchmarks.upstream import reply_text
 
-SERVERS = ("gthread", "gevent", "floor")
+SERVERS = ("gthread", "asgi", "gevent", "floor")
 TOKENS = 20  # the scripted reply: 20 tokens; its length decides the pace
 
 
@@ -50,8 +52,13 @@ class Level:
 
 def levels(config: Config) -> list[Level]:
     if config.quick:
-        return [Level(8, 1.0, 4.0), Level(64, 1.0, 4.0)]
-    return [Level(8, 1.0, 8.0), Level(32, 1.0, 8.0), Level(128, 1.0, 10.0), Level(1000, 10.0, 30.0)]
+        return [Level(8, 1.0, 4.0), Level(64, 1.0, 5.0)]
+    return [
+        Level(8, 1.0, 8.0),
+        Level(32, 1.0, 8.0),
+        Level(128, 1.0, 11.0),
+        Level(1000, 10.0, 31.0),
+    ]
 
 
 class Upstream:
@@ -61,7 +68,8 @@ class Upstream:
         self.port = free_port()
         token_ms = reply_s * 1e3 / TOKENS
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.upstream", str(self.port), str(TOKENS), str(token_ms)],
+            [sys.executable, "-m", "benchmarks.upstream",
+             str(self.port), str(TOKENS), str(token_ms)],
             cwd=REPO, stdout=subprocess.PIPE,
         )  # fmt: skip
         assert self.process.stdout is not None
@@ -72,26 +80,32 @@ class Upstream:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def stats(self, reset: bool = False) -> dict:
+        """What the model saw: streams served, the most open at once (the server's real
+        concurrency, whatever its clients tried), streams whose caller hung up."""
+        return request(self.port, "/stats/reset" if reset else "/stats").json()
+
     def stop(self) -> None:
         self.process.kill()
         self.process.wait()
 
 
 @dataclass
-class Floor:
-    """uvicorn with the bare async app, 2 workers, like the project's 2 workers."""
+class Uvicorn:
+    """uvicorn with 2 workers, like the project's 2 gunicorn workers: the floor's bare async
+    app, or the project's own ASGI application."""
 
-    upstream: str
+    app: str
+    env: dict[str, str]
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
-    def start(self) -> Floor:
-        env = {**os.environ, "FLOOR_UPSTREAM": self.upstream, "PYTHONPATH": str(REPO),
-               "DJANGO_SETTINGS_MODULE": "benchmarks.floor.settings"}  # fmt: skip
-        log_file = (self.workdir / f"floor-{self.port}.log").open("ab")
+    def start(self) -> Uvicorn:
+        env = {**os.environ, **self.env}
+        log_file = (self.workdir / f"uvicorn-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "benchmarks.floor.app:application",
+            [sys.executable, "-m", "uvicorn", self.app,
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2",
              "--no-access-log", "--lifespan", "off", "--backlog", "4096"],
             cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
@@ -99,9 +113,9 @@ class Floor:
         log_file.close()
         wait_for_port(self.port, timeout=60)
         deadline = time.monotonic() + 60
-        while request(self.port, "/api/v1/services").status != 200:
+        while request(self.port, "/health/live").status not in (200, 404):
             if time.monotonic() > deadline:
-                raise TimeoutError("the floor server does not answer")
+                raise TimeoutError(f"{self.app} does not answer")
             time.sleep(0.2)
         return self
 
@@ -162,7 +176,9 @@ class Sampler:
 
 def _start(name: str, env: dict, workdir: Path, upstream: Upstream, tenants: list[Tenant]):
     if name == "floor":
-        return Floor(upstream.base_url, workdir).start()
+        floor_env = {"FLOOR_UPSTREAM": upstream.base_url, "PYTHONPATH": str(REPO),
+                     "DJANGO_SETTINGS_MODULE": "benchmarks.floor.settings"}  # fmt: skip
+        return Uvicorn("benchmarks.floor.app:application", floor_env, workdir).start()
     server_env = {
         **env,
         # The project's own settings: the bench's add django-cachalot, whose ORM patches run on
@@ -177,27 +193,35 @@ def _start(name: str, env: dict, workdir: Path, upstream: Upstream, tenants: lis
         "GUNICORN_ACCESS_LOG": "false",  # both servers alike; the floor logs nothing either
         "WAZEN_MAX_INFLIGHT_REPLIES": "1000",  # the level, not the limit, is measured
     }
+    if name == "asgi":
+        return Uvicorn("benchmarks.project_asgi:application", server_env, workdir).start()
     return Gunicorn(server_env, workdir).start("/health/live")
 
 
 def run(config: Config, env: dict, workdir: Path, pg: PgStats, tenants: list[Tenant]) -> dict:
     pairs = [(t.key, t.slug) for t in tenants]
-    results: dict = {"servers": list(SERVERS), "tokens": TOKENS, "levels": []}
+    from django.conf import settings  # the harness runs the project's settings
+
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)
+    results: dict = {"servers": list(SERVERS), "tokens": TOKENS, "levels": [],
+                     "db_pool_max_size_per_worker": pool}  # fmt: skip
     for level in levels(config):
         upstream = Upstream(level.reply_s)
         row: dict = {"concurrency": level.concurrency, "reply_s": level.reply_s,
-                     "ideal_replies_per_s": level.ideal_replies_per_s}  # fmt: skip
+                     "ideal_replies_per_s": level.ideal_replies_per_s,
+                     "db_pool_limit": 2 * pool}  # fmt: skip
         try:
             for name in SERVERS:
                 log(f"concurrent replies: N={level.concurrency}, {level.reply_s:g} s, {name}")
                 server = _start(name, env, workdir, upstream, tenants)
                 try:
-                    idle_kib = sum(rss_kib(p) or 0 for p in worker_pids(server.pid))
                     streamload.measure(  # warm-up: imports, pools, the first connections
-                        port=server.port, tenants=pairs, concurrency=4, window_s=1.0,
+                        port=server.port, tenants=pairs, concurrency=4, window_s=2.0,
                         expected_text=reply_text(TOKENS), probe_path="/api/v1/services",
                         timeout_s=level.reply_s * 3 + 5,
                     )  # fmt: skip
+                    idle_kib = sum(rss_kib(p) or 0 for p in worker_pids(server.pid))
+                    upstream.stats(reset=True)
                     with Sampler(server.pid, pg) as sampler:
                         summary = streamload.measure(
                             port=server.port, tenants=pairs, concurrency=level.concurrency,
@@ -211,12 +235,12 @@ def run(config: Config, env: dict, workdir: Path, pg: PgStats, tenants: list[Ten
                         "worker_rss_growth_per_stream_kib": (peak_kib - idle_kib)
                         / level.concurrency,
                         "db_connections_max": max(sampler.db_connections, default=0),
+                        "upstream_max_open": upstream.stats()["max_open"],
                     }
                     row[name] = summary
                 finally:
-                    server.stop() if name == "floor" else quick_stop(server)
+                    server.stop() if isinstance(server, Uvicorn) else quick_stop(server)
         finally:
             upstream.stop()
         results["levels"].append(row)
-    results["db_pool_max_size_per_worker"] = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
     return results

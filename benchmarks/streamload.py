@@ -139,7 +139,10 @@ async def stream_once(port: int, key: str, model: str, message: str) -> tuple[fl
 
 
 async def probe_once(port: int, path: str, key: str) -> float:
-    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nConnection: close"
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+        "Connection: close"
+    )
     started = time.perf_counter()
     reader, writer, status, chunked = await _request(port, head)
     try:
@@ -171,10 +174,12 @@ async def run_level(
     timeout_s: float,
     message: str = "How much is payroll?",
 ) -> LevelResult:
-    """`concurrency` clients streaming for `window_s` seconds; the replies completed within the
-    window count, and every failure in it is an error."""
-    result = LevelResult(concurrency=concurrency, window_s=window_s)
+    """`concurrency` clients streaming for `window_s` seconds, joining over the first
+    STAGGER_S; the replies completed after that and within the window count (a steady state),
+    and every failure in the window is an error."""
+    result = LevelResult(concurrency=concurrency, window_s=window_s - STAGGER_S)
     started = time.monotonic()
+    counted_from = started + STAGGER_S  # once every client has joined
     stop_at = started + window_s
 
     async def client(number: int) -> None:
@@ -195,6 +200,8 @@ async def run_level(
                 continue
             if time.monotonic() > stop_at:
                 return  # completed after the window: not counted
+            if time.monotonic() < counted_from:
+                continue  # completed while clients were still joining
             if text != expected_text:
                 result.wrong_text += 1
             result.first_ms.append(first)

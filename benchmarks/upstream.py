@@ -5,7 +5,7 @@ One asyncio process (the test suite's threaded scripted server is for exact scri
 thousand streams): every POST gets the same reply, streamed as `TOKENS` content chunks one every
 `TOKEN_MS` (role chunk first, finish chunk and [DONE] last), or as one JSON body after the same
 time. It prints `ready` when listening; `GET /stats` answers the streams served, the most open at
-once and those whose client went away early.
+once and those whose client went away early (`GET /stats/reset`: the same, then counts anew).
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ async def _serve(reader, writer, tokens: int, pace: float) -> None:
         return
     if request_line.startswith("GET /stats"):
         payload = json.dumps(stats).encode()
+        if request_line.startswith("GET /stats/reset"):
+            stats.update(streams=0, completions=0, max_open=stats["open"], client_gone=0)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
         writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(payload), payload))
         await writer.drain()

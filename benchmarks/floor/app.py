@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.floor.settings")
 
-from django.conf import settings  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse  # noqa: E402
-from django.urls import path  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-from openai import AsyncOpenAI  # noqa: E402
+from django.conf import settings
+from django.core.asgi import get_asgi_application
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from openai import AsyncOpenAI
 
 SERVICES = json.dumps(
     {"services": [{"id": i, "name": f"Service {i}", "price": "100.00"} for i in range(40)]}

@@ -2,7 +2,7 @@
 
 import os
 
-SECRET_KEY = "floor-" + "k" * 60  # noqa: S105 -- a benchmark process on loopback
+SECRET_KEY = "floor-" + "k" * 60
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "benchmarks.floor.app"
