@@ -76,9 +76,7 @@ class JsonApiView(View):
             reply.close()
             raise
         if response.streaming:
-            response.streaming_content = inflight.StreamUntilGone(
-                response.streaming_content, reply
-            )
+            response.streaming_content = inflight.StreamUntilGone(response.streaming_content, reply)
         else:
             reply.close()
         return response
