@@ -1,6 +1,6 @@
 """The servers under test, started by the benchmark itself: PostgreSQL with pg_stat_statements,
 Redis with the chart's default memory limit, and gunicorn with the image's configuration
-(docker/gunicorn.conf.py: 2 workers x 4 gthread threads unless the contract's env says otherwise).
+(docker/gunicorn.conf.py: 2 gevent workers unless the contract's env says otherwise).
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ to two minutes on top. Here every connect, read and write of the LLM client is c
 left of the reply's budget, and fails with a timeout the moment it is spent, whatever the upstream
 does (slow headers, slow body, silence).
 
-The budget lives in a thread-local: gunicorn's gthread worker runs one request per thread, and
-the provider opens the budget around its whole retry loop (`reply_budget`). A streamed reply is a
-generator that the caller resumes between its own work, so it must not leave the thread-local set
-while suspended: it holds its Budget object and enters it (`budget_scope`) only around each step
-that touches the socket.
+The budget lives in a thread-local (greenlet-local under gunicorn's gevent workers, which patch
+threading): one request per thread or greenlet, and the provider opens the budget around its
+whole retry loop (`reply_budget`). A streamed reply is a generator that the caller resumes between
+its own work, so it must not leave the thread-local set while suspended: it holds its Budget
+object and enters it (`budget_scope`) only around each step that touches the socket.
 """
 
 from __future__ import annotations
