@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from benchmarks import concurrency_report, machine
+from benchmarks import concurrency_report, hitpath, machine
 
 ORDER = ("bare", "bare_redis", "seedfix", "cachalot", "project", "before")
 
@@ -68,7 +68,8 @@ def render(r: dict) -> str:
         "![throughput and p99](throughput.png)",
         "",
     ]
-    lines += _hit_miss(r) + _chat(r) + _streaming(r) + concurrency_report.section(r)
+    lines += hitpath.section(r) + _hit_miss(r) + _chat(r) + _streaming(r)
+    lines += concurrency_report.section(r)
     lines += _stampede(r) + _server_options(r)
     lines += _outage(r)
     lines += _rss(r) + _growth(r)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from api.inflight import interruptible
 from assistant import replies
 from assistant.language import conversation_language
 from assistant.models import Conversation, Message, Order
@@ -232,14 +233,15 @@ def _provider_deltas(
     started = time.perf_counter()
     try:
         if not stream:
-            provider_reply = provider.reply(**arguments)
+            with interruptible():
+                provider_reply = provider.reply(**arguments)
             if provider_reply.text:
                 said.append(provider_reply.text)
                 yield provider_reply.text
             return provider_reply, "answered"
         provider_reply = None
         with closing(provider.stream(**arguments)) as items:
-            for item in items:
+            for item in _waiting_on(items):
                 if isinstance(item, ProviderReply):
                     provider_reply = item
                 elif item:
@@ -263,6 +265,17 @@ def _provider_deltas(
         return ProviderReply(text), "provider_error"
     finally:
         LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
+
+
+def _waiting_on(items: Iterator[str | ProviderReply]) -> Iterator[str | ProviderReply]:
+    """The provider's items, each awaited as an interruptible wait on the LLM (a client's
+    hang-up ends it at once), while the work between them is not."""
+    while True:
+        with interruptible():
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
 
 
 def _carry_out(
