@@ -35,6 +35,9 @@ class Tenant:
     id: int
     slug: str
     name: str
+    # The key itself: conversations belong to the key that started them. None only for callers
+    # inside the app (tests, commands) that act for the company without a key.
+    api_key_id: int | None = None
 
 
 def hash_key(raw_key: str) -> str:
@@ -67,10 +70,10 @@ def tenant_for_key(raw_key: str) -> Tenant | None:
 def tenant_from_db(key_hash: str) -> Tenant | None:
     row = (
         ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True, company__is_active=True)
-        .values_list("company_id", "company__slug", "company__name")
+        .values_list("company_id", "company__slug", "company__name", "id")
         .first()
     )
-    return Tenant(id=row[0], slug=row[1], name=row[2]) if row else None
+    return Tenant(id=row[0], slug=row[1], name=row[2], api_key_id=row[3]) if row else None
 
 
 def _encode(tenant: Tenant | None) -> dict[str, Any] | None:

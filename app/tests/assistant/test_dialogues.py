@@ -34,6 +34,7 @@ LIST, DESCRIBE, COMPARE, CLARIFY = "list", "describe", "compare", "clarify"
 GREETING, THANKS, REDIRECT, HOW_TO = "greeting", "thanks", "redirect", "how_to"
 DECLINED = "declined"
 ORDER, STATUS, CANCEL = "order", "order_status", "order_cancel"
+CONFIRM = "order_confirm"  # decided by the server, whatever the provider: no model call
 TOOL_INTENTS = {ORDER: "place_order", STATUS: "order_status", CANCEL: "cancel_order"}
 
 
@@ -43,6 +44,8 @@ class Step:
     intent: str
     services: tuple[str, ...] = ()  # English names, in the order the answer gives them
     ordered: str | None = None  # the service of the order this step places
+    proposes: str | None = None  # the service this step proposes to order (nothing ordered)
+    quantity: int = 1  # of the proposal (or the order) of this step
     cancels: bool = False  # this step cancels one pending order
     contains: tuple[str, ...] = ()
     order_number: int | None = None  # a number the customer gives that is not {order}
@@ -69,6 +72,20 @@ def D(name: str, *steps: Step) -> Dialogue:
 
 
 S = Step
+
+
+def O(say: str, service: str, *, yes: str | None = None, quantity: int = 1, **facts) -> tuple:
+    """An order, as every order now goes: the customer asks (the assistant proposes: service,
+    quantity, total), then confirms with a plain yes in the next turn (the order is placed).
+    `contains` and `language` are about the placed order's reply."""
+    language = facts.get("language") or ("ar" if _arabic(say) else "en")
+    yes = yes or ("نعم" if language == "ar" else "yes")
+    return (
+        S(say, ORDER, proposes=service, quantity=quantity, language=facts.get("language")),
+        S(yes, CONFIRM, ordered=service, quantity=quantity, **facts),
+    )
+
+
 DIALOGUES = [
     # -- listing, describing, comparing ------------------------------------------------------
     D("list", S("What services do you offer?", LIST, contains=("Payroll", "35.00 SAR"))),
@@ -131,21 +148,21 @@ DIALOGUES = [
     # -- ordering only what the customer chose ---------------------------------------------
     D(
         "order-named",
-        S("I want to order VAT filing", ORDER, ordered="VAT Filing", contains=("Your order #",)),
+        *O("I want to order VAT filing", "VAT Filing", contains=("Your order #",)),
     ),
     D(
         "order-named-ar",
-        S("أريد أن أطلب إقرار الزكاة", ORDER, ordered="Zakat Filing", contains=("تم تسجيل طلبك",)),
+        *O("أريد أن أطلب إقرار الزكاة", "Zakat Filing", contains=("تم تسجيل طلبك",)),
     ),
     D(
         "order-it-after-one",
         S("tell me about bookkeeping", DESCRIBE, ("Bookkeeping",)),
-        S("ok, order it", ORDER, ordered="Bookkeeping", contains=("950.00 SAR",)),
+        *O("ok, order it", "Bookkeeping", contains=("950.00 SAR",)),
     ),
     D(
         "order-it-after-one-ar",
         S("ما هي خدمة مسك الدفاتر؟", DESCRIBE, ("Bookkeeping",)),
-        S("اطلبها لي", ORDER, ordered="Bookkeeping", contains=("950.00 ريال",)),
+        *O("اطلبها لي", "Bookkeeping", contains=("950.00 ريال",)),
     ),
     D(
         "zeppelin",  # issue 10, item 6: the assistant's own listing is not a choice
@@ -182,12 +199,12 @@ DIALOGUES = [
     D(
         "answer-which",
         S("I'd like to place an order", CLARIFY),
-        S("payroll", ORDER, ordered="Payroll"),
+        *O("payroll", "Payroll"),
     ),
     D(
         "answer-which-ar",
         S("ودي أطلب خدمة", CLARIFY),
-        S("الرواتب", ORDER, ordered="Payroll"),
+        *O("الرواتب", "Payroll"),
     ),
     D("how-to-order", S("How do I order payroll?", DESCRIBE, ("Payroll",))),
     D("how-to-order-ar", S("كيف أطلب مسير الرواتب؟", DESCRIBE, ("Payroll",))),
@@ -237,22 +254,22 @@ DIALOGUES = [
     D(
         "accept-offer",
         S("How much is zakat filing?", DESCRIBE, ("Zakat Filing",)),
-        S("yes please", ORDER, ordered="Zakat Filing"),
+        *O("yes please", "Zakat Filing"),
     ),
     D(
         "accept-offer-ar",
         S("كم سعر إقرار الزكاة؟", DESCRIBE, ("Zakat Filing",)),
-        S("نعم", ORDER, ordered="Zakat Filing"),
+        *O("نعم", "Zakat Filing"),
     ),
     D(
         "accept-offer-ok-ar",
         S("كم سعر مسك الدفاتر؟", DESCRIBE, ("Bookkeeping",)),
-        S("ok", ORDER, ordered="Bookkeeping", contains=("تم تسجيل طلبك",), language="ar"),
+        *O("ok", "Bookkeeping", contains=("تم تسجيل طلبك",), language="ar"),
     ),
     D(
         "accept-offer-ok",
         S("how much is bookkeeping?", DESCRIBE, ("Bookkeeping",)),
-        S("ok", ORDER, ordered="Bookkeeping", contains=("Your order #",)),
+        *O("ok", "Bookkeeping", contains=("Your order #",)),
     ),
     D(
         "thanks-is-not-yes",
@@ -269,22 +286,22 @@ DIALOGUES = [
     D("cancel-nothing-ar", S("ألغِ طلبي", CANCEL, contains=("لا يوجد لديك طلب قيد الانتظار",))),
     D(
         "order-then-cancel",
-        S("order payroll", ORDER, ordered="Payroll"),
+        *O("order payroll", "Payroll"),
         S("cancel my order", CANCEL, cancels=True, contains=("has been cancelled",)),
     ),
     D(
         "order-then-cancel-ar",
-        S("اطلب مسير الرواتب", ORDER, ordered="Payroll"),
+        *O("اطلب مسير الرواتب", "Payroll"),
         S("الغ الطلب", CANCEL, cancels=True, contains=("تم إلغاء طلبك",)),
     ),
     D(
         "status",
-        S("book company formation", ORDER, ordered="Company Formation"),
+        *O("book company formation", "Company Formation"),
         S("where is my order?", STATUS, contains=("pending confirmation", "3500.00 SAR")),
     ),
     D(
         "status-ar",
-        S("احجز تأسيس الشركات", ORDER, ordered="Company Formation"),
+        *O("احجز تأسيس الشركات", "Company Formation"),
         S("وين طلبي؟", STATUS, contains=("قيد الانتظار", "تأسيس الشركات", "3500.00 ريال")),
     ),
     D(
@@ -301,25 +318,25 @@ DIALOGUES = [
     D("status-none-ar", S("ما حالة طلبي؟", STATUS, contains=("لا توجد طلبات",))),
     D(
         "cancel-by-number-once",
-        S("I need the audit", ORDER, ordered="Financial Audit"),
+        *O("I need the audit", "Financial Audit"),
         S("cancel order #{order}", CANCEL, cancels=True),
         S("please cancel order #{order}", CANCEL, contains=("can no longer be cancelled",)),
     ),
     D(
         "cancel-by-number-once-ar",
-        S("أريد التدقيق المالي", ORDER, ordered="Financial Audit"),
+        *O("أريد التدقيق المالي", "Financial Audit"),
         S("ألغِ الطلب رقم {order_ar}", CANCEL, cancels=True),
         S("ألغِ الطلب رقم {order_ar}", CANCEL, contains=("لا يمكن إلغاؤه",)),
     ),
     D(
         "asking-about-cancelling-cancels-nothing",
-        S("order payroll", ORDER, ordered="Payroll"),
+        *O("order payroll", "Payroll"),
         S("can I cancel my order later?", HOW_TO, contains=('"cancel my order"',)),
         S("order history please", STATUS, contains=("Payroll", "pending confirmation")),
     ),
     D(
         "asking-about-cancelling-cancels-nothing-ar",
-        S("اطلب مسير الرواتب", ORDER, ordered="Payroll"),
+        *O("اطلب مسير الرواتب", "Payroll"),
         S("هل يمكنني إلغاء الطلب لاحقاً؟", HOW_TO, contains=("«ألغِ طلبي»",)),
         S("ما حالة طلبي؟", STATUS, contains=("مسير الرواتب", "قيد الانتظار")),
     ),
@@ -343,14 +360,14 @@ DIALOGUES = [
     ),
     D(
         "cancel-which-of-two",
-        S("order payroll", ORDER, ordered="Payroll"),
-        S("also order bookkeeping please", ORDER, ordered="Bookkeeping"),
+        *O("order payroll", "Payroll"),
+        *O("also order bookkeeping please", "Bookkeeping"),
         S("cancel my order", CANCEL, contains=("Which one should I cancel",)),
     ),
     D(
         "cancel-which-of-two-ar",
-        S("اطلب الرواتب", ORDER, ordered="Payroll"),
-        S("واطلب مسك الدفاتر كذلك", ORDER, ordered="Bookkeeping"),
+        *O("اطلب الرواتب", "Payroll"),
+        *O("واطلب مسك الدفاتر كذلك", "Bookkeeping"),
         S("أريد إلغاء الطلب", CANCEL, contains=("أي طلب تريد إلغاءه",)),
     ),
     # -- small talk and everything else ------------------------------------------------------
@@ -360,6 +377,129 @@ DIALOGUES = [
     D("thanks-ar", S("مشكور، مع السلامة", THANKS)),
     D("redirect", S("What's the weather in Riyadh?", REDIRECT, contains=("I'm sorry",))),
     D("redirect-ar", S("كيف الطقس في الرياض؟", REDIRECT, contains=("عذراً", "35.00 ريال"))),
+    # -- issue 18: a question is never an order; an order is proposed, then confirmed ----------
+    D("question-do-i-need", S("Do I need an audit?", DESCRIBE, ("Financial Audit",))),
+    D("question-do-i-need-ar", S("هل أحتاج إلى مسك دفاتر؟", DESCRIBE, ("Bookkeeping",))),
+    D(
+        "question-what-do-i-need",
+        S("What do I need to provide for company formation?", DESCRIBE, ("Company Formation",)),
+    ),
+    D(
+        "question-what-do-i-need-ar",
+        S("ماذا أحتاج لتأسيس الشركات؟", DESCRIBE, ("Company Formation",)),
+    ),
+    D(
+        "quantity",
+        *O(
+            "order payroll for 10 employees",
+            "Payroll",
+            quantity=10,
+            contains=("Payroll × 10", "350.00 SAR"),
+        ),
+    ),
+    D(
+        "quantity-ar",
+        *O(
+            "اطلب مسير الرواتب لـ ١٠ موظفين",
+            "Payroll",
+            quantity=10,
+            contains=("مسير الرواتب × 10", "350.00 ريال"),
+        ),
+    ),
+    D(
+        "quantity-changed-before-yes",
+        S("order payroll", ORDER, proposes="Payroll", contains=("35.00 SAR each",)),
+        S("make it 12 employees", ORDER, proposes="Payroll", quantity=12, contains=("420.00 SAR",)),
+        S("yes", CONFIRM, ordered="Payroll", quantity=12, contains=("420.00 SAR",)),
+    ),  # fmt: skip
+    D(
+        "quantity-changed-before-yes-ar",
+        S("اطلب مسير الرواتب", ORDER, proposes="Payroll", contains=("35.00 ريال للوحدة",)),
+        S("خليها ١٢ موظف", ORDER, proposes="Payroll", quantity=12, contains=("420.00 ريال",)),
+        S("أكّد", CONFIRM, ordered="Payroll", quantity=12),
+    ),
+    D(
+        "a-late-yes-confirms-nothing",
+        S("order bookkeeping", ORDER, proposes="Bookkeeping"),
+        S("what does it include?", DESCRIBE, ("Bookkeeping",)),
+        S("yes", ORDER, proposes="Bookkeeping"),  # the offer of the answer, proposed again
+    ),
+    D(
+        "a-late-yes-confirms-nothing-ar",
+        S("اطلب مسك الدفاتر", ORDER, proposes="Bookkeeping"),
+        S("ماذا يشمل هذا؟", DESCRIBE, ("Bookkeeping",)),
+        S("نعم", ORDER, proposes="Bookkeeping"),
+    ),
+    D(
+        "no-to-a-proposal",
+        S("order the financial audit", ORDER, proposes="Financial Audit"),
+        S("no thanks", DECLINED, contains=("haven't ordered anything",)),
+    ),
+    D(
+        "no-to-a-proposal-ar",
+        S("اطلب التدقيق المالي", ORDER, proposes="Financial Audit"),
+        S("لا شكراً", DECLINED, contains=("لم أطلب لك شيئاً",)),
+    ),
+    D(
+        "cancel-by-service-name",
+        *O("order payroll", "Payroll"),
+        *O("order bookkeeping", "Bookkeeping"),
+        S(
+            "cancel the bookkeeping order",
+            CANCEL,
+            ("Bookkeeping",),
+            cancels=True,
+            contains=("Bookkeeping has been cancelled",),
+        ),
+    ),  # fmt: skip
+    D(
+        "cancel-by-service-name-ar",
+        *O("اطلب مسير الرواتب", "Payroll"),
+        *O("اطلب مسك الدفاتر", "Bookkeeping"),
+        S(
+            "ألغِ طلب مسك الدفاتر",
+            CANCEL,
+            ("Bookkeeping",),
+            cancels=True,
+            contains=("تم إلغاء طلبك",),
+        ),
+    ),  # fmt: skip
+    D(
+        "topic-taxes",
+        S(
+            "I need help with my taxes",
+            DESCRIBE,
+            ("VAT Filing", "Zakat Filing"),
+            contains=("450.00 SAR", "1800.00 SAR"),
+        ),
+    ),  # fmt: skip
+    D(
+        "topic-taxes-ar",
+        S(
+            "أحتاج مساعدة في الضرائب",
+            DESCRIBE,
+            ("VAT Filing", "Zakat Filing"),
+            contains=("450.00 ريال", "1800.00 ريال"),
+        ),
+    ),  # fmt: skip
+    D(
+        "difference",
+        S(
+            "What's the difference between bookkeeping and a financial audit?",
+            COMPARE,
+            ("Bookkeeping", "Financial Audit"),
+            contains=("ledger", "licensed auditor"),
+        ),
+    ),  # fmt: skip
+    D(
+        "difference-ar",
+        S(
+            "ما الفرق بين مسك الدفاتر والتدقيق المالي؟",
+            COMPARE,
+            ("Bookkeeping", "Financial Audit"),
+            contains=("دفتر الأستاذ", "مراجع حسابات مرخص"),
+        ),
+    ),  # fmt: skip
 ]
 CANNED = {"en": "Happy to help with that.", "ar": "يسعدني مساعدتك في ذلك."}
 
@@ -408,14 +548,20 @@ def _render(text: str, order_id: int | None) -> str:
 
 
 def _script(llm: ChatCompletionsServer, step: Step, service_ids: dict, order_id, language):
+    if step.intent == CONFIRM:
+        return  # the server reads the "yes" itself: the model is not asked
     tool = TOOL_INTENTS.get(step.intent)
     if tool is None:
         llm.responses.append(Scripted(body=completion(CANNED[language])))
         return
     if tool == "place_order":
-        args = {"service_id": service_ids[step.ordered]}
+        args = {"service_id": service_ids[step.proposes]}
+        if step.quantity != 1:
+            args["quantity"] = step.quantity
     elif "{order" in step.say:
         args = {"order_id": order_id}
+    elif tool == "cancel_order" and step.services:
+        args = {"service_id": service_ids[step.services[0]]}
     elif step.order_number is not None:
         args = {"order_id": step.order_number}
     else:
@@ -426,13 +572,14 @@ def _script(llm: ChatCompletionsServer, step: Step, service_ids: dict, order_id,
 def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer | None) -> None:
     service_ids = dict(Service.objects.filter(company_id=tenant.id).values_list("name", "id"))
     names = {v: k for k, v in service_ids.items()}
-    conversation_id, last_order = None, None
+    conversation_id, last_order, asked = None, None, None
     for number, step in enumerate(dialogue.steps, 1):
         where = f"{dialogue.name} step {number}: {step.say!r}"
         message = _render(step.say, last_order)
         language = step.language or ("ar" if _arabic(message) else "en")
         if llm is not None:
             _script(llm, step, service_ids, last_order, language)
+            asked = asked if step.intent == CONFIRM else message
         orders_before = set(Order.objects.values_list("id", flat=True))
         cancelled_before = Order.objects.filter(status=Order.Status.CANCELLED).count()
 
@@ -441,14 +588,22 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
         )
         conversation_id = result.conversation_id
 
-        expected_intent = step.intent if llm is None or step.intent in TOOL_INTENTS else "answer"
+        served = step.intent in TOOL_INTENTS or step.intent == CONFIRM
+        expected_intent = step.intent if llm is None or served else "answer"
         assert result.intent == expected_intent, (where, result.reply)
         assert result.language == language, where
         assert_language(result.reply, language)
         if llm is None:
-            about = step.services or ((step.ordered,) if step.ordered else ())
+            about = step.services or ((step.proposes,) if step.proposes else ())
             assert tuple(names[i] for i in result.service_ids) == about, where
-        if llm is None or step.intent in TOOL_INTENTS:
+        if step.proposes:
+            assert result.proposal is not None, (where, result.reply)
+            assert names[result.proposal.service_id] == step.proposes, where
+            assert result.proposal.quantity == step.quantity, where
+            assert f"× {step.quantity}" in result.reply, (where, result.reply)
+        else:
+            assert result.proposal is None, (where, result.reply)
+        if llm is None or served:
             for fact in step.contains:
                 assert fact in result.reply, (where, result.reply)
         else:
@@ -458,6 +613,8 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
         if step.ordered:
             order = new_orders.get()
             assert (order.service.name, order.conversation_id) == (step.ordered, conversation_id)
+            assert order.quantity == step.quantity, where
+            assert order.price == order.unit_price * step.quantity, where
             assert result.order is not None, where
             assert result.order.id == order.id, where
             assert f"{order.id}" in result.reply, where
@@ -466,6 +623,8 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
             assert not new_orders.exists(), (where, result.reply)
         cancelled = Order.objects.filter(status=Order.Status.CANCELLED).count()
         assert cancelled == cancelled_before + (1 if step.cancels else 0), (where, result.reply)
+        if step.cancels and step.services:  # cancelled by the service's name: that one
+            assert names[result.order.service_id] == step.services[0], where
 
     if llm is not None:
         assert not llm.responses, "every scripted reply was used"
@@ -473,7 +632,7 @@ def run_dialogue(dialogue: Dialogue, tenant: Tenant, llm: ChatCompletionsServer 
         assert [t["function"]["name"] for t in body["tools"]] == [
             "place_order", "order_status", "cancel_order",
         ]  # fmt: skip
-        assert body["messages"][-1] == {"role": "user", "content": message}
+        assert body["messages"][-1] == {"role": "user", "content": asked}
         system = body["messages"][0]["content"]
         assert "مسير الرواتب" in system
         assert "language of the customer's last message" in system
