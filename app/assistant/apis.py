@@ -53,6 +53,7 @@ class ChatApi(JsonApiView):
             conversation_id=result.conversation_id,
             language=result.language,
             order=asdict(result.order) if result.order else None,
+            proposal=asdict(result.proposal) if result.proposal else None,
         )
         return HttpResponse(
             body.model_dump_json(exclude_none=True), content_type="application/json"

@@ -74,7 +74,9 @@ def D(name: str, *steps: Step) -> Dialogue:
 S = Step
 
 
-def O(say: str, service: str, *, yes: str | None = None, quantity: int = 1, **facts) -> tuple:
+def order_steps(
+    say: str, service: str, *, yes: str | None = None, quantity: int = 1, **facts
+) -> tuple:
     """An order, as every order now goes: the customer asks (the assistant proposes: service,
     quantity, total), then confirms with a plain yes in the next turn (the order is placed).
     `contains` and `language` are about the placed order's reply."""
@@ -148,21 +150,21 @@ DIALOGUES = [
     # -- ordering only what the customer chose ---------------------------------------------
     D(
         "order-named",
-        *O("I want to order VAT filing", "VAT Filing", contains=("Your order #",)),
+        *order_steps("I want to order VAT filing", "VAT Filing", contains=("Your order #",)),
     ),
     D(
         "order-named-ar",
-        *O("أريد أن أطلب إقرار الزكاة", "Zakat Filing", contains=("تم تسجيل طلبك",)),
+        *order_steps("أريد أن أطلب إقرار الزكاة", "Zakat Filing", contains=("تم تسجيل طلبك",)),
     ),
     D(
         "order-it-after-one",
         S("tell me about bookkeeping", DESCRIBE, ("Bookkeeping",)),
-        *O("ok, order it", "Bookkeeping", contains=("950.00 SAR",)),
+        *order_steps("ok, order it", "Bookkeeping", contains=("950.00 SAR",)),
     ),
     D(
         "order-it-after-one-ar",
         S("ما هي خدمة مسك الدفاتر؟", DESCRIBE, ("Bookkeeping",)),
-        *O("اطلبها لي", "Bookkeeping", contains=("950.00 ريال",)),
+        *order_steps("اطلبها لي", "Bookkeeping", contains=("950.00 ريال",)),
     ),
     D(
         "zeppelin",  # issue 10, item 6: the assistant's own listing is not a choice
@@ -199,12 +201,12 @@ DIALOGUES = [
     D(
         "answer-which",
         S("I'd like to place an order", CLARIFY),
-        *O("payroll", "Payroll"),
+        *order_steps("payroll", "Payroll"),
     ),
     D(
         "answer-which-ar",
         S("ودي أطلب خدمة", CLARIFY),
-        *O("الرواتب", "Payroll"),
+        *order_steps("الرواتب", "Payroll"),
     ),
     D("how-to-order", S("How do I order payroll?", DESCRIBE, ("Payroll",))),
     D("how-to-order-ar", S("كيف أطلب مسير الرواتب؟", DESCRIBE, ("Payroll",))),
@@ -254,22 +256,22 @@ DIALOGUES = [
     D(
         "accept-offer",
         S("How much is zakat filing?", DESCRIBE, ("Zakat Filing",)),
-        *O("yes please", "Zakat Filing"),
+        *order_steps("yes please", "Zakat Filing"),
     ),
     D(
         "accept-offer-ar",
         S("كم سعر إقرار الزكاة؟", DESCRIBE, ("Zakat Filing",)),
-        *O("نعم", "Zakat Filing"),
+        *order_steps("نعم", "Zakat Filing"),
     ),
     D(
         "accept-offer-ok-ar",
         S("كم سعر مسك الدفاتر؟", DESCRIBE, ("Bookkeeping",)),
-        *O("ok", "Bookkeeping", contains=("تم تسجيل طلبك",), language="ar"),
+        *order_steps("ok", "Bookkeeping", contains=("تم تسجيل طلبك",), language="ar"),
     ),
     D(
         "accept-offer-ok",
         S("how much is bookkeeping?", DESCRIBE, ("Bookkeeping",)),
-        *O("ok", "Bookkeeping", contains=("Your order #",)),
+        *order_steps("ok", "Bookkeeping", contains=("Your order #",)),
     ),
     D(
         "thanks-is-not-yes",
@@ -286,22 +288,22 @@ DIALOGUES = [
     D("cancel-nothing-ar", S("ألغِ طلبي", CANCEL, contains=("لا يوجد لديك طلب قيد الانتظار",))),
     D(
         "order-then-cancel",
-        *O("order payroll", "Payroll"),
+        *order_steps("order payroll", "Payroll"),
         S("cancel my order", CANCEL, cancels=True, contains=("has been cancelled",)),
     ),
     D(
         "order-then-cancel-ar",
-        *O("اطلب مسير الرواتب", "Payroll"),
+        *order_steps("اطلب مسير الرواتب", "Payroll"),
         S("الغ الطلب", CANCEL, cancels=True, contains=("تم إلغاء طلبك",)),
     ),
     D(
         "status",
-        *O("book company formation", "Company Formation"),
+        *order_steps("book company formation", "Company Formation"),
         S("where is my order?", STATUS, contains=("pending confirmation", "3500.00 SAR")),
     ),
     D(
         "status-ar",
-        *O("احجز تأسيس الشركات", "Company Formation"),
+        *order_steps("احجز تأسيس الشركات", "Company Formation"),
         S("وين طلبي؟", STATUS, contains=("قيد الانتظار", "تأسيس الشركات", "3500.00 ريال")),
     ),
     D(
@@ -318,25 +320,25 @@ DIALOGUES = [
     D("status-none-ar", S("ما حالة طلبي؟", STATUS, contains=("لا توجد طلبات",))),
     D(
         "cancel-by-number-once",
-        *O("I need the audit", "Financial Audit"),
+        *order_steps("I need the audit", "Financial Audit"),
         S("cancel order #{order}", CANCEL, cancels=True),
         S("please cancel order #{order}", CANCEL, contains=("can no longer be cancelled",)),
     ),
     D(
         "cancel-by-number-once-ar",
-        *O("أريد التدقيق المالي", "Financial Audit"),
+        *order_steps("أريد التدقيق المالي", "Financial Audit"),
         S("ألغِ الطلب رقم {order_ar}", CANCEL, cancels=True),
         S("ألغِ الطلب رقم {order_ar}", CANCEL, contains=("لا يمكن إلغاؤه",)),
     ),
     D(
         "asking-about-cancelling-cancels-nothing",
-        *O("order payroll", "Payroll"),
+        *order_steps("order payroll", "Payroll"),
         S("can I cancel my order later?", HOW_TO, contains=('"cancel my order"',)),
         S("order history please", STATUS, contains=("Payroll", "pending confirmation")),
     ),
     D(
         "asking-about-cancelling-cancels-nothing-ar",
-        *O("اطلب مسير الرواتب", "Payroll"),
+        *order_steps("اطلب مسير الرواتب", "Payroll"),
         S("هل يمكنني إلغاء الطلب لاحقاً؟", HOW_TO, contains=("«ألغِ طلبي»",)),
         S("ما حالة طلبي؟", STATUS, contains=("مسير الرواتب", "قيد الانتظار")),
     ),
@@ -360,14 +362,14 @@ DIALOGUES = [
     ),
     D(
         "cancel-which-of-two",
-        *O("order payroll", "Payroll"),
-        *O("also order bookkeeping please", "Bookkeeping"),
+        *order_steps("order payroll", "Payroll"),
+        *order_steps("also order bookkeeping please", "Bookkeeping"),
         S("cancel my order", CANCEL, contains=("Which one should I cancel",)),
     ),
     D(
         "cancel-which-of-two-ar",
-        *O("اطلب الرواتب", "Payroll"),
-        *O("واطلب مسك الدفاتر كذلك", "Bookkeeping"),
+        *order_steps("اطلب الرواتب", "Payroll"),
+        *order_steps("واطلب مسك الدفاتر كذلك", "Bookkeeping"),
         S("أريد إلغاء الطلب", CANCEL, contains=("أي طلب تريد إلغاءه",)),
     ),
     # -- small talk and everything else ------------------------------------------------------
@@ -390,7 +392,7 @@ DIALOGUES = [
     ),
     D(
         "quantity",
-        *O(
+        *order_steps(
             "order payroll for 10 employees",
             "Payroll",
             quantity=10,
@@ -399,7 +401,7 @@ DIALOGUES = [
     ),
     D(
         "quantity-ar",
-        *O(
+        *order_steps(
             "اطلب مسير الرواتب لـ ١٠ موظفين",
             "Payroll",
             quantity=10,
@@ -411,7 +413,7 @@ DIALOGUES = [
         S("order payroll", ORDER, proposes="Payroll", contains=("35.00 SAR each",)),
         S("make it 12 employees", ORDER, proposes="Payroll", quantity=12, contains=("420.00 SAR",)),
         S("yes", CONFIRM, ordered="Payroll", quantity=12, contains=("420.00 SAR",)),
-    ),  # fmt: skip
+    ),
     D(
         "quantity-changed-before-yes-ar",
         S("اطلب مسير الرواتب", ORDER, proposes="Payroll", contains=("35.00 ريال للوحدة",)),
@@ -442,8 +444,8 @@ DIALOGUES = [
     ),
     D(
         "cancel-by-service-name",
-        *O("order payroll", "Payroll"),
-        *O("order bookkeeping", "Bookkeeping"),
+        *order_steps("order payroll", "Payroll"),
+        *order_steps("order bookkeeping", "Bookkeeping"),
         S(
             "cancel the bookkeeping order",
             CANCEL,
@@ -451,11 +453,11 @@ DIALOGUES = [
             cancels=True,
             contains=("Bookkeeping has been cancelled",),
         ),
-    ),  # fmt: skip
+    ),
     D(
         "cancel-by-service-name-ar",
-        *O("اطلب مسير الرواتب", "Payroll"),
-        *O("اطلب مسك الدفاتر", "Bookkeeping"),
+        *order_steps("اطلب مسير الرواتب", "Payroll"),
+        *order_steps("اطلب مسك الدفاتر", "Bookkeeping"),
         S(
             "ألغِ طلب مسك الدفاتر",
             CANCEL,
@@ -463,7 +465,7 @@ DIALOGUES = [
             cancels=True,
             contains=("تم إلغاء طلبك",),
         ),
-    ),  # fmt: skip
+    ),
     D(
         "topic-taxes",
         S(
@@ -472,7 +474,7 @@ DIALOGUES = [
             ("VAT Filing", "Zakat Filing"),
             contains=("450.00 SAR", "1800.00 SAR"),
         ),
-    ),  # fmt: skip
+    ),
     D(
         "topic-taxes-ar",
         S(
@@ -481,7 +483,7 @@ DIALOGUES = [
             ("VAT Filing", "Zakat Filing"),
             contains=("450.00 ريال", "1800.00 ريال"),
         ),
-    ),  # fmt: skip
+    ),
     D(
         "difference",
         S(
@@ -490,7 +492,7 @@ DIALOGUES = [
             ("Bookkeeping", "Financial Audit"),
             contains=("ledger", "licensed auditor"),
         ),
-    ),  # fmt: skip
+    ),
     D(
         "difference-ar",
         S(
@@ -499,7 +501,7 @@ DIALOGUES = [
             ("Bookkeeping", "Financial Audit"),
             contains=("دفتر الأستاذ", "مراجع حسابات مرخص"),
         ),
-    ),  # fmt: skip
+    ),
 ]
 CANNED = {"en": "Happy to help with that.", "ar": "يسعدني مساعدتك في ذلك."}
 

@@ -43,8 +43,12 @@ def test_a_cached_reply_costs_two_queries(redis_cache, tenant):
 
 
 def test_order_is_persisted_with_the_quoted_price(redis_cache, tenant):
-    result = services.reply_create(
+    proposed = services.reply_create(
         tenant=tenant, message="I'd like service 2", conversation_id=None
+    )
+    assert not Order.objects.exists()
+    result = services.reply_create(
+        tenant=tenant, message="yes", conversation_id=proposed.conversation_id
     )
     order = Order.objects.get()
     assert result.order is not None
