@@ -515,8 +515,8 @@ def test_the_suite_is_big_enough_and_half_arabic():
     assert len({d.name for d in DIALOGUES}) == len(DIALOGUES)
 
 
-@pytest.fixture
-def demo() -> Tenant:
+def demo_company() -> Tenant:
+    """The demo company of `manage.py seed_demo`: six services in English and Arabic."""
     company = Company.objects.create(name="Wazen Demo Accounting", slug="demo")
     Service.objects.bulk_create(
         Service(
@@ -526,6 +526,11 @@ def demo() -> Tenant:
         for name, category, price, description, name_ar, description_ar in DEMO_SERVICES
     )  # fmt: skip
     return Tenant(id=company.id, slug=company.slug, name=company.name)
+
+
+@pytest.fixture
+def demo() -> Tenant:
+    return demo_company()
 
 
 def _letters(text: str) -> tuple[int, int]:
