@@ -14,7 +14,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from api import ratelimit
+from api import preauth, ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
 from api.openapi import Operation
@@ -23,7 +23,8 @@ from catalog.api_keys import Tenant
 
 class JsonApiView(View):
     requires_auth = True
-    # Each accepted request produces one LLM reply: it counts against the daily reply quotas.
+    # The view produces assistant replies: it charges the daily reply quotas itself
+    # (ratelimit.charge_reply) once a request is accepted, so a refused one spends nothing.
     charges_reply = False
     operations: dict[str, Operation] = {}
 
@@ -39,15 +40,19 @@ class JsonApiView(View):
             if method == "options":
                 return self.options(request)
             if self.requires_auth:
-                request.tenant = self.authenticate(request)
-                ratelimit.enforce(
-                    tenant=request.tenant,
-                    key_hash=request.api_key_hash,
-                    charges_reply=self.charges_reply,
-                )
+                preauth.refuse_if_blocked(request)
+                try:
+                    request.tenant = self.authenticate(request)
+                except ApiError as error:
+                    raise preauth.failed(request, error) from None
+                ratelimit.enforce(tenant=request.tenant, key_hash=request.api_key_hash)
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
-            return error.response(request)
+            response = error.response(request)
+            if error.status == 401 or error.code == "auth_rate_limited":
+                # Logged by api/preauth.py once per interval, not by Django once per request.
+                response._has_been_logged = True
+            return response
 
     def authenticate(self, request: HttpRequest) -> Tenant:
         """The caller's company (401 otherwise); a view may resolve more in the same step."""

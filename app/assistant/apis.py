@@ -11,6 +11,7 @@ from dataclasses import asdict
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from api import ratelimit
 from api.auth import accept, bearer_key
 from api.errors import ApiError
 from api.openapi import Operation
@@ -18,11 +19,11 @@ from api.validation import read_request
 from api.views import JsonApiView
 from assistant.language import LANGUAGES, negotiate_language
 from assistant.schemas import Catalog, ChatRequest, ChatResponse
-from assistant.services import ConversationNotFound, reply_create
+from assistant.services import ConversationNotFound, reply_start, reply_whole
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant
 
-CONVERSATION_NOT_FOUND = "Unknown conversation, or one of another company."
+CONVERSATION_NOT_FOUND = "Unknown conversation, or one another API key started."
 
 
 class ChatApi(JsonApiView):
@@ -39,7 +40,7 @@ class ChatApi(JsonApiView):
     def post(self, request: HttpRequest) -> HttpResponse:
         chat = read_request(request, ChatRequest)
         try:
-            result = reply_create(
+            turn = reply_start(
                 tenant=request.tenant,
                 message=chat.message.strip(),  # surrounding whitespace is not the customer's
                 conversation_id=chat.conversation_id,
@@ -48,6 +49,8 @@ class ChatApi(JsonApiView):
             raise ApiError(
                 404, "conversation_not_found", "No such conversation for this API key."
             ) from None
+        ratelimit.charge_reply(request)  # accepted: only now does it spend a reply
+        result = reply_whole(turn)
         body = ChatResponse(
             reply=result.reply,
             conversation_id=result.conversation_id,

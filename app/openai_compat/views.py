@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from api import ratelimit
 from api.errors import ApiError
 from api.openapi import Operation
 from api.validation import read_request
@@ -111,6 +112,7 @@ class ChatCompletionsApi(JsonApiView):
                 "No such conversation for this API key.",
                 param="metadata.conversation_id",
             ) from None
+        ratelimit.charge_reply(request)  # accepted: only now does it spend a reply
         reply = CompletionReply(turn=turn, model=body.model)
         headers = {CONVERSATION_HEADER: str(turn.conversation_id)}
         if body.stream:

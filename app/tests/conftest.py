@@ -4,6 +4,7 @@ WAZEN_TEST_DB=postgres (the Makefile runs the app suite once on SQLite, once on 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
+from api import preauth
 from assistant import providers
 from catalog import api_keys
 from catalog import cache as catalog_cache
@@ -73,6 +75,8 @@ def fresh_caches(monkeypatch) -> None:
     monkeypatch.setattr(stores, "_local_memory", stores.LocalMemoryStore())
     monkeypatch.setattr(catalog_cache, "catalog_snapshots", catalog_cache.build_catalog_cache())
     monkeypatch.setattr(api_keys, "api_key_resolutions", api_keys.build_api_key_cache())
+    monkeypatch.setattr(preauth, "blocked", preauth.Blocked())
+    monkeypatch.setattr(preauth, "log", preauth.RateLimitedLog(logging.getLogger("wazen.auth")))
     cache.clear()
 
 
