@@ -31,6 +31,12 @@ class ChatApi(JsonApiView):
     operations = {
         "post": Operation(
             summary="Send a customer message and get the assistant's reply",
+            description="An order request is answered with a `proposal` (service, quantity, unit "
+            "price, total, currency) and a question; send `yes` (or `نعم`, `confirm`) as the "
+            "next message of the conversation to place it: the answer then carries the `order`. "
+            "Any other message discards the proposal; a question about a service never orders. "
+            "A conversation belongs to the API key that started it. The daily reply quota is "
+            "charged only for an accepted request (not for a 400 or 404).",
             request=ChatRequest,
             response=ChatResponse,
             errors={404: CONVERSATION_NOT_FOUND},

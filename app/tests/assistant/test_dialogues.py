@@ -409,6 +409,16 @@ DIALOGUES = [
         ),
     ),
     D(
+        "yes-with-a-quantity",
+        S("tell me about payroll", DESCRIBE, ("Payroll",)),
+        *order_steps("yes, for 10 employees", "Payroll", quantity=10, contains=("350.00 SAR",)),
+    ),
+    D(
+        "yes-with-a-quantity-ar",
+        S("كم سعر الرواتب؟", DESCRIBE, ("Payroll",)),
+        *order_steps("نعم، لـ ١٠ موظفين", "Payroll", quantity=10, contains=("350.00 ريال",)),
+    ),
+    D(
         "quantity-changed-before-yes",
         S("order payroll", ORDER, proposes="Payroll", contains=("35.00 SAR each",)),
         S("make it 12 employees", ORDER, proposes="Payroll", quantity=12, contains=("420.00 SAR",)),

@@ -131,7 +131,9 @@ class CatalogProvider(Provider):
         answers_which = replies.asked_which(previous) and len(named) == 1 and plain
         offered = replies.offered_name(previous)
         proposed = is_proposal(previous)
-        accepts_offer = offered is not None and cues.affirm and not named and plain
+        accepts_offer = (
+            offered is not None and (cues.affirm or cues.yes_with_quantity) and not named and plain
+        )
         # After a proposal: "10 employees" changes how many; a "yes" the server did not take
         # (the proposal expired) proposes it again.
         amends = proposed and plain and not named and (cues.quantity is not None or cues.affirm)

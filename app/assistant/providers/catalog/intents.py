@@ -179,6 +179,7 @@ class Cues:
     quantity: int | None = None  # "for 10 employees", "١٠ موظفين", "x3"
     differ: bool = False  # "what's the difference between A and B": describe both
     refuse: bool = False  # a bare "no" ("no thanks", "لا"): declines what was just proposed
+    yes_with_quantity: bool = False  # "yes, for 10 employees", "نعم، لـ ١٠ موظفين"
 
 
 def _ar_has(forms: set[str], text: str, vocabulary: set[str]) -> bool:
@@ -248,4 +249,7 @@ def read_cues(message: str) -> Cues:
         quantity=int(next(g for g in quantity.groups() if g)) if quantity else None,
         differ=bool(_EN_DIFFER.search(text)) or bool(forms & _AR_DIFFER),
         refuse=bool(message_words & _NO) and message_words <= _NO | _NO_FILLERS,
+        yes_with_quantity=bool(quantity)
+        and bool(message_words & _YES)
+        and not (message_words & _NO),
     )
