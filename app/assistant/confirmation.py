@@ -25,10 +25,18 @@ _FILLERS = {
 }  # fmt: skip
 
 
+# "ok, thanks" closes a conversation more often than it agrees to pay: a thank-you counts as part
+# of a yes only beside an unambiguous one ("yes, thank you", "نعم شكرا").
+_WEAK_YES = {"ok", "okay", "sure", "fine", "alright", "طيب", "تمام", "اوكي"}
+_THANKS = {"thank", "thanks", "you", "شكرا", "يعطيك", "العافيه", "الله"}
+
+
 def is_confirmation(message: str) -> bool:
     """Whether `message` is a plain yes: only confirmation words (at least one) and fillers,
     no question mark. Everything else is not a confirmation, so it can never place an order."""
     if "?" in message or "؟" in message:
         return False
     tokens = set(words(message))
-    return bool(tokens & _YES) and tokens <= _YES | _FILLERS
+    if not (tokens & _YES) or not tokens <= _YES | _FILLERS:
+        return False
+    return not (tokens & _THANKS) or bool(tokens & (_YES - _WEAK_YES))

@@ -10,6 +10,7 @@ from tests.assistant.dialogues import (
     DECLINED,
     DESCRIBE,
     ORDER,
+    THANKS,
     D,
     S,
     order_steps,
@@ -79,6 +80,18 @@ ISSUE_18 = [
         S("ماذا يشمل هذا؟", DESCRIBE, ("Bookkeeping",)),
         S("نعم", ORDER, proposes="Bookkeeping"),
     ),
+    D(
+        "ok-thanks-is-not-a-yes",
+        S("order payroll", ORDER, proposes="Payroll"),
+        S("ok thanks", THANKS),
+    ),
+    D(
+        "ok-thanks-is-not-a-yes-ar",
+        S("اطلب مسير الرواتب", ORDER, proposes="Payroll"),
+        S("طيب شكراً", THANKS),
+    ),
+    D("yes-thank-you-confirms", *order_steps("order payroll", "Payroll", yes="yes, thank you")),
+    D("yes-thank-you-confirms-ar", *order_steps("اطلب مسير الرواتب", "Payroll", yes="نعم شكراً")),
     D(
         "no-to-a-proposal",
         S("order the financial audit", ORDER, proposes="Financial Audit"),
