@@ -12,9 +12,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from benchmarks import machine
+from benchmarks import concurrency_report, machine
 
-PLOTS = ("throughput", "latency", "rss")
+PLOTS = ("throughput", "latency", "rss", "concurrency")
 
 
 def _save(fig, out: Path, name: str, results: dict) -> None:
@@ -102,4 +102,5 @@ def write_all(results: dict, out: Path) -> list[Path]:
     throughput(results, out)
     latency(results, out)
     rss(results, out)
+    concurrency_report.plot(results, out, _save)
     return [out / f"{name}.{ext}" for name in PLOTS for ext in ("png", "svg")]

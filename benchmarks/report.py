@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from benchmarks import machine
+from benchmarks import concurrency_report, hitpath, machine
 
 ORDER = ("bare", "bare_redis", "seedfix", "cachalot", "project", "before")
 
@@ -27,7 +27,7 @@ def render(r: dict) -> str:
         f"{_f(r['machine']['load_average_at_end'])}.",
         "",
         f"{'Quick run (BENCH_QUICK=1). ' if c['quick'] else ''}gunicorn with "
-        f"`{r['server']['gunicorn_config']}` (2 workers x 4 gthread threads by default), "
+        f"`{r['server']['gunicorn_config']}` (2 gevent workers by default), "
         f"PostgreSQL with pg_stat_statements, Redis with the chart's maxmemory "
         f"{r['redis_limits']['maxmemory']} ({r['redis_limits']['policy']}), "
         f"wrk -t{c['wrk_threads']} -c{c['connections']}, {c['companies']} companies x "
@@ -68,7 +68,9 @@ def render(r: dict) -> str:
         "![throughput and p99](throughput.png)",
         "",
     ]
-    lines += _hit_miss(r) + _chat(r) + _streaming(r) + _stampede(r) + _server_options(r)
+    lines += hitpath.section(r) + _hit_miss(r) + _chat(r) + _streaming(r)
+    lines += concurrency_report.section(r)
+    lines += _stampede(r) + _server_options(r)
     lines += _outage(r)
     lines += _rss(r) + _growth(r)
     return "\n".join(lines) + "\n"

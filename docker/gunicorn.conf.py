@@ -26,9 +26,14 @@ def _env_int(name: str, default: int) -> int:
 # -- server ------------------------------------------------------------------------------------
 # The image's supervisor (docker/supervise.py) puts nginx on PORT and gunicorn on a unix socket.
 bind = [os.environ.get("GUNICORN_BIND", "").strip() or f"0.0.0.0:{_env_int('PORT', 8000)}"]
-worker_class = "gthread"
+# gevent: a reply waits seconds on the LLM, and a thread per waiting reply capped a pod at
+# workers x threads replies at once (docs/serving.md has the measurements). A greenlet per
+# request is a few tens of KiB, so a worker holds hundreds of replies; the cap on replies in
+# flight is the app's WAZEN_MAX_INFLIGHT_REPLIES, not this number. gthread stays selectable.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gevent"
 workers = _env_int("GUNICORN_WORKERS", 2)
-threads = _env_int("GUNICORN_THREADS", 4)
+threads = _env_int("GUNICORN_THREADS", 4)  # gthread only
+worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)  # gevent: open connections
 timeout = _env_int("GUNICORN_TIMEOUT", 60)
 # SIGTERM: stop accepting, let in-flight requests finish for this long, then kill. Keep it below
 # the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds, 30 by default).

@@ -1,8 +1,10 @@
 """PID 1 of the web container: nginx in front (PORT), gunicorn behind it (a unix socket).
 
-Why two processes: gunicorn's gthread workers read each request in a worker thread, so a client
-that stalls mid-headers or mid-body holds a thread (8 such connections starved a pod). nginx reads
-whole requests on an event loop and passes only complete ones to gunicorn (docker/README.md).
+Why two processes: nginx reads whole requests on an event loop and passes only complete ones to
+gunicorn, with client timeouts, buffering for slow readers and JSON refusals (docker/README.md).
+It was built when gunicorn ran gthread workers, where a client stalling mid-headers or mid-body
+held a thread (8 such connections starved a pod); the gevent workers hold such a client in a
+greenlet, and the front still bounds how long.
 
 Supervision stays minimal and predictable:
 - both start; if either exits, the other is stopped and the container exits with that code

@@ -151,6 +151,7 @@ def check_chat(stack: Stack) -> dict:
     assert follow_up.json()["conversation_id"] == body["conversation_id"]
     log(f"{stack.name}: chat answered in {response.seconds * 1000:.0f} ms")
     check_streamed_reply(stack)
+    check_streamed_burst(stack)
     return body
 
 
@@ -165,6 +166,43 @@ def check_streamed_reply(stack: Stack) -> None:
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text.strip(), chunks[:3]
     log(f"{stack.name}: streamed reply in {len(chunks)} chunks, {response.seconds * 1000:.0f} ms")
+
+
+BURST_STREAMS = 24
+BURST_PROBE_BOUND = 2.0  # seconds: the catalog stays fast while replies stream
+
+
+def check_streamed_burst(stack: Stack, streams: int = BURST_STREAMS) -> None:
+    """A burst of streamed replies at once through the Service (more than the old 2 x 4 threads
+    of one pod) all complete with text and [DONE], while `GET /api/v1/services` keeps answering
+    200 within BURST_PROBE_BOUND."""
+    results: list[Response | None] = [None] * streams
+    clients = chat_clients(stack)
+
+    def stream(index: int) -> None:
+        results[index] = clients[index % len(clients)].stream_chat(
+            f"Burst {index}: what do you offer?"
+        )
+
+    threads = [threading.Thread(target=stream, args=(i,)) for i in range(streams)]
+    for thread in threads:
+        thread.start()
+    probes: list[Response] = []
+    while any(thread.is_alive() for thread in threads):
+        probes.append(clients[len(probes) % len(clients)].services())
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join()
+    for index, response in enumerate(results):
+        assert response is not None, index
+        assert response.status == 200, (index, response.status, response.body[:300])
+        frames = [f for f in response.body.decode().split("\n\n") if f.startswith("data: ")]
+        assert frames[-1] == "data: [DONE]", (index, frames[-3:])
+    assert probes, "the burst ended before a probe"
+    assert all(p.status == 200 for p in probes), [p.status for p in probes]
+    slowest = max(p.seconds for p in probes)
+    assert slowest <= BURST_PROBE_BOUND, f"services took {slowest:.2f} s during the burst"
+    log(f"{stack.name}: {streams} streams at once; services probe max {slowest * 1000:.0f} ms")
 
 
 def wait_for_every_target_up(stack: Stack, timeout: float) -> None:

@@ -14,11 +14,14 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from api import preauth, ratelimit
+from api import inflight, preauth, ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
 from api.openapi import Operation
 from catalog.api_keys import Tenant
+
+# nginx's code for a request whose client closed the connection before the response.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class JsonApiView(View):
@@ -45,7 +48,9 @@ class JsonApiView(View):
                     request.tenant = self.authenticate(request)
                 except ApiError as error:
                     raise preauth.failed(request, error) from None
-                ratelimit.enforce(tenant=request.tenant, key_hash=request.api_key_hash)
+            if self.charges_reply:
+                return self._dispatch_reply(request, *args, **kwargs)
+            self._enforce_limits(request)
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
             response = error.response(request)
@@ -53,6 +58,35 @@ class JsonApiView(View):
                 # Logged by api/preauth.py once per interval, not by Django once per request.
                 response._has_been_logged = True
             return response
+
+    def _enforce_limits(self, request: HttpRequest) -> None:
+        """The per-minute limits count every authenticated request; the daily reply quotas are
+        charged by the view once the request is accepted (ratelimit.charge_reply)."""
+        if self.requires_auth:
+            ratelimit.enforce(tenant=request.tenant, key_hash=request.api_key_hash)
+
+    def _dispatch_reply(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A reply holds one of the worker's in-flight slots (or is refused 503 at once) until
+        its response is closed; a client that hangs up meanwhile ends it early."""
+        request.in_flight = reply = inflight.admit(request)
+        try:
+            self._enforce_limits(request)
+            response = super().dispatch(request, *args, **kwargs)
+        except inflight.ClientGone:
+            reply.close()
+            # Nobody reads it; the access log shows nginx's code for it. A hang-up is counted
+            # (wazen_replies_client_gone_total), not a warning of Django's request logger.
+            response = HttpResponse(status=CLIENT_CLOSED_REQUEST, reason="Client Closed Request")
+            response._has_been_logged = True
+            return response
+        except BaseException:
+            reply.close()
+            raise
+        if response.streaming:
+            response.streaming_content = inflight.StreamUntilGone(response.streaming_content, reply)
+        else:
+            reply.close()
+        return response
 
     def authenticate(self, request: HttpRequest) -> Tenant:
         """The caller's company (401 otherwise); a view may resolve more in the same step."""

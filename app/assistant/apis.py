@@ -45,6 +45,7 @@ class ChatApi(JsonApiView):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         chat = read_request(request, ChatRequest)
+        request.in_flight.watch_client()
         try:
             turn = reply_start(
                 tenant=request.tenant,

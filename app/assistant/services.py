@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from django.db import DatabaseError, connection, transaction
 
+from api.inflight import interruptible
 from assistant import replies
 from assistant.confirmation import is_confirmation
 from assistant.conversations import (
@@ -161,6 +162,7 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
     said: list[str] = []
     stored = False
     try:
+        release_connection()  # the provider may take seconds: no connection is held meanwhile
         provider_reply, outcome = yield from _provider_deltas(turn, said, stream=stream)
         with _count_queries() as queries, transaction.atomic():
             # An order or proposal refers to the conversation: its row comes first then; else
@@ -172,6 +174,7 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
             text = _join(provider_reply.text, done)
             _store_messages(turn, text, opened=opened)
         stored = True
+        release_connection()
         if done:
             yield text[len(provider_reply.text) :]
     except GeneratorExit:
@@ -201,6 +204,15 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
         service_ids=provider_reply.service_ids,
         proposal=proposal,
     )
+
+
+def release_connection() -> None:
+    """Hand this request's database connection back (to the pool, under PostgreSQL) between a
+    reply's short database steps, so that connections stay bounded by the pool however many
+    replies wait on the LLM. Inside an atomic block (a caller's transaction) it stays open:
+    closing it there would doom the transaction."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _open_conversation(turn: PreparedReply, digest: str = "") -> None:
@@ -251,14 +263,15 @@ def _provider_deltas(
     started = time.perf_counter()
     try:
         if not stream:
-            provider_reply = provider.reply(**arguments)
+            with interruptible():
+                provider_reply = provider.reply(**arguments)
             if provider_reply.text:
                 said.append(provider_reply.text)
                 yield provider_reply.text
             return provider_reply, "answered"
         provider_reply = None
         with closing(provider.stream(**arguments)) as items:
-            for item in items:
+            for item in _waiting_on(items):
                 if isinstance(item, ProviderReply):
                     provider_reply = item
                 elif item:
@@ -282,6 +295,17 @@ def _provider_deltas(
         return ProviderReply(text), "provider_error"
     finally:
         LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
+
+
+def _waiting_on(items: Iterator[str | ProviderReply]) -> Iterator[str | ProviderReply]:
+    """The provider's items, each awaited as an interruptible wait on the LLM (a client's
+    hang-up ends it at once), while the work between them is not."""
+    while True:
+        with interruptible():
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
 
 
 def _carry_out(

@@ -94,6 +94,17 @@ _database = dj_database_url.parse(
 _database["ENGINE"] = _PROMETHEUS_ENGINES.get(_database["ENGINE"], _database["ENGINE"])
 if "postgresql" in _database["ENGINE"]:
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # A pool per worker process, bounded: requests are greenlets (docker/gunicorn.conf.py), and
+    # a connection per greenlet would grow with the replies in flight. A reply holds a connection
+    # only for its short reads and its final write, never while the LLM talks (services.py).
+    if env_bool("DATABASE_POOL", True):
+        _database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
+        _database["OPTIONS"]["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1),
+            "max_idle": env_float("DATABASE_POOL_MAX_IDLE", 300.0, minimum=1.0),
+        }
 DATABASES = {"default": _database}
 DATABASE_HEALTH_CHECK_AFTER_IDLE = env_float("DATABASE_HEALTH_CHECK_AFTER_IDLE", 10.0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -168,6 +179,9 @@ OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 20.0, minimum=0.1)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
 # One budget per reply for every attempt, back-off and Retry-After wait; then the apology.
 WAZEN_LLM_REPLY_DEADLINE = env_float("WAZEN_LLM_REPLY_DEADLINE", 25.0, minimum=1.0)
+# Replies one worker process produces at once (api/inflight.py); past it a reply gets 503 with
+# Retry-After at once. A pod holds GUNICORN_WORKERS times this many.
+WAZEN_MAX_INFLIGHT_REPLIES = env_int("WAZEN_MAX_INFLIGHT_REPLIES", 250, minimum=1)
 if LLM_PROVIDER == "openai" and not OPENAI_API_KEY:
     raise ImproperlyConfigured("LLM_PROVIDER=openai needs OPENAI_API_KEY")
 

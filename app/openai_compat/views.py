@@ -105,6 +105,7 @@ class ChatCompletionsApi(JsonApiView):
         body = read_request(
             request, ChatCompletionRequest, max_bytes=settings.WAZEN_MAX_COMPLETIONS_BODY_BYTES
         )
+        request.in_flight.watch_client()
         message, context = customer_turn(body.messages)
         if body.model != request.tenant.slug:
             raise _model_not_found(body.model)

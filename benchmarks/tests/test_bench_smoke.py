@@ -83,6 +83,24 @@ def test_quick_bench_writes_report_results_and_plots(bench_out: Path) -> None:
     for each in upstream["each"]:
         assert each["first_content_ms"] < upstream["upstream_ms"] <= each["complete_ms"]
     assert min(upstream["non_streaming_each_ms"]) >= upstream["upstream_ms"]
+    # Concurrent replies: what the model saw at once is the server's real concurrency, whatever
+    # its clients tried: gthread holds workers x threads, gevent every client of the level.
+    concurrency = results["concurrency"]
+    assert concurrency["servers"] == ["gthread", "asgi", "gevent", "floor"]
+    for level in concurrency["levels"]:
+        n = level["concurrency"]
+        for name in concurrency["servers"]:
+            entry = level[name]
+            assert entry["replies"] > 0, (n, name)
+            assert entry["probe_requests"] > 0, (n, name)
+            assert entry["errors_by_kind"].get("wrong_text", 0) == 0, (n, name)
+        assert level["gthread"]["upstream_max_open"] <= 8
+        assert level["gevent"]["errors"] == 0
+        if n > 8:  # more streams at once than 2 workers x 4 threads could hold
+            assert level["gevent"]["upstream_max_open"] > 8
+        assert level["gevent"]["db_connections_max"] <= level["db_pool_limit"]
+    widest = concurrency["levels"][-1]
+    assert widest["gevent"]["upstream_max_open"] > widest["gthread"]["upstream_max_open"]
     sizes = results["sizes"]["by_services_per_company"]
     assert list(sizes) == ["10", "40", "400"]
     assert sizes["10"]["snapshot_bytes_median"] < sizes["400"]["snapshot_bytes_median"]
@@ -100,7 +118,8 @@ def test_quick_bench_report_and_plots(bench_out: Path) -> None:
     assert "| variant | x bare view | x seed's fix |" in report
     assert "## Streamed replies (`POST /v1/chat/completions`, `stream: true`)" in report
     assert results["machine"]["cpu"] in report
-    for name in ("throughput", "latency", "rss"):
+    assert "## Concurrent streamed replies" in report
+    for name in ("throughput", "latency", "rss", "concurrency"):
         assert (bench_out / f"{name}.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
         assert "<svg" in (bench_out / f"{name}.svg").read_text()
         assert f"({name}.png)" in report

@@ -58,7 +58,8 @@ class OpenAIProvider(Provider):
             base_url=settings.OPENAI_BASE_URL,
             timeout=settings.OPENAI_TIMEOUT,
             max_retries=0,
-            http_client=DeadlineHttpClient(),
+            # One upstream connection per reply in flight at most, so none waits for one.
+            http_client=DeadlineHttpClient(max_connections=settings.WAZEN_MAX_INFLIGHT_REPLIES),
         )
 
     def reply(

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -143,6 +143,9 @@ class Scripted:
     stream: list[Frame] | None = None  # a streamed body: these frames, one by one
     chunked: bool = True  # a stream's framing: chunked transfer coding, else ended by closing
     cut: bool = False  # a chunked stream closes after its frames without the last chunk
+    # A stream waits here after its first frame until as many streams are open as the barrier's
+    # parties (concurrency tests: every reply in flight at once, or the barrier breaks).
+    gate: threading.Barrier | None = None
 
     def payload(self) -> bytes:
         return self.raw if self.raw is not None else json.dumps(self.body).encode()
@@ -181,12 +184,24 @@ def _client_gone(connection: socket.socket, seconds: float, stopping: threading.
             return False
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a concurrency test opens many connections at once
+
+
 class ChatCompletionsServer:
-    def __init__(self) -> None:
+    """`default`, when given, makes the response of a request nothing was queued for, from the
+    request's body (concurrency tests: many clients, each answered from what it asked)."""
+
+    def __init__(self, default: Callable[[dict[str, Any]], Scripted] | None = None) -> None:
         self.responses: deque[Scripted] = deque()
         self.requests: list[dict[str, Any]] = []
         self.streams: list[StreamLog] = []
         self.stopping = threading.Event()
+        self.default = default
+        self._open_lock = threading.Lock()
+        self.open_streams = 0
+        self.max_open_streams = 0  # the most streams being written at once
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -196,11 +211,12 @@ class ChatCompletionsServer:
                     {"path": self.path, "auth": self.headers.get("Authorization"),
                      "body": json.loads(self.rfile.read(length))}
                 )  # fmt: skip
-                scripted = (
-                    outer.responses.popleft()
-                    if outer.responses
-                    else Scripted(500, {"error": {"message": "no scripted response"}})
-                )
+                if outer.responses:
+                    scripted = outer.responses.popleft()
+                elif outer.default is not None:
+                    scripted = outer.default(outer.requests[-1]["body"])
+                else:
+                    scripted = Scripted(500, {"error": {"message": "no scripted response"}})
                 self.close_connection = True
                 if scripted.hang:
                     outer.stopping.wait()
@@ -234,6 +250,9 @@ class ChatCompletionsServer:
             def _stream(self, scripted: Scripted) -> None:
                 log = StreamLog(frames=len(scripted.stream or []))
                 outer.streams.append(log)
+                with outer._open_lock:
+                    outer.open_streams += 1
+                    outer.max_open_streams = max(outer.max_open_streams, outer.open_streams)
                 headers = {"Content-Type": scripted.content_type or "text/event-stream"}
                 headers["Cache-Control"] = "no-cache"
                 headers |= scripted.headers
@@ -253,12 +272,18 @@ class ChatCompletionsServer:
                             data = b"%x\r\n%s\r\n" % (len(data), data)
                         self._send(data)
                         log.frames_written += 1
+                        if scripted.gate is not None and log.frames_written == 1:
+                            scripted.gate.wait()
                     if scripted.chunked and not scripted.cut:
                         self._send(b"0\r\n\r\n")
+                except threading.BrokenBarrierError:
+                    return  # not enough streams at once: this one ends unfinished
                 except OSError:  # BrokenPipeError, ConnectionResetError: the client went away
                     log.disconnected_at = time.monotonic()
                     log.disconnected.set()
                 finally:
+                    with outer._open_lock:
+                        outer.open_streams -= 1
                     log.ended.set()
 
             def _send(self, data: bytes) -> None:
@@ -268,8 +293,7 @@ class ChatCompletionsServer:
             def log_message(self, *args) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -36,6 +36,7 @@ REQUIRED_ALERTS = {
     "WazenCatalogCacheFallbacksRising",
     "WazenRedisDown",
     "WazenCompanyThrottled",
+    "WazenRepliesRefused",
     "WazenMigrationsPending",
     "WazenMigrationJobFailed",
     "WazenPodsNotReady",

@@ -59,7 +59,7 @@ def test_probes_use_the_contract_paths_on_the_http_port(
         probe = app[probe_name]
         assert probe["httpGet"] == {"path": path, "port": "http"}
         assert ports[probe["httpGet"]["port"]] == 8000
-        # Room for a probe queued behind busy gthread workers.
+        # Room for a probe answered by a worker busy with many replies.
         assert probe["timeoutSeconds"] >= 3
         assert "httpHeaders" not in probe["httpGet"]  # the kubelet's Host (pod IP) is accepted
     startup = app["startupProbe"]
