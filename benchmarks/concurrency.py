@@ -32,7 +32,7 @@ from benchmarks.config import Config
 from benchmarks.dataset import Tenant
 from benchmarks.phases import log
 from benchmarks.probes import PgStats, request, rss_kib, worker_pids
-from benchmarks.stack import REPO, Gunicorn, free_port, wait_for_port
+from benchmarks.stack import REPO, Gunicorn, free_port
 from benchmarks.upstream import reply_text
 
 SERVERS = ("gthread", "asgi", "gevent", "floor")
@@ -101,7 +101,16 @@ class Uvicorn:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
-    def start(self) -> Uvicorn:
+    def start(self, attempts: int = 3) -> Uvicorn:
+        """Start and wait until it answers; a port taken meanwhile by another process: a new
+        one, up to `attempts`."""
+        for _ in range(attempts):
+            if self._launch():
+                return self
+            self.port = free_port()
+        raise RuntimeError(f"{self.app} did not start; see {self.workdir}/uvicorn-*.log")
+
+    def _launch(self) -> bool:
         env = {**os.environ, **self.env}
         log_file = (self.workdir / f"uvicorn-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -111,13 +120,17 @@ class Uvicorn:
             cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log_file.close()
-        wait_for_port(self.port, timeout=60)
         deadline = time.monotonic() + 60
-        while request(self.port, "/health/live").status not in (200, 404):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.app} does not answer")
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                if request(self.port, "/health/live").status in (200, 404):
+                    return True
+            except OSError:
+                pass
             time.sleep(0.2)
-        return self
+        raise TimeoutError(f"{self.app} does not answer")
 
     @property
     def pid(self) -> int:

@@ -20,7 +20,7 @@ from benchmarks import probes
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "app"))
 
-from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port  # noqa: E402
+from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
 CHART_VALUES = REPO / "charts" / "wazen-ai" / "values.yaml"
 
@@ -80,7 +80,20 @@ class Gunicorn:
     app: str = "config.wsgi:application"  # another WSGI app under the same configuration
     chdir: Path = REPO / "app"
 
-    def start(self, ready_path: str, timeout: float = 60.0) -> Gunicorn:
+    def start(self, ready_path: str, timeout: float = 60.0, attempts: int = 3) -> Gunicorn:
+        """Start and wait until `ready_path` answers 200. A free port can be taken by another
+        process between its choice and gunicorn's bind: then new ports, up to `attempts`."""
+        for attempt in range(attempts):
+            if self._launch(ready_path, timeout):
+                return self
+            log = (self.workdir / f"gunicorn-{self.port}.log").read_text(errors="replace")
+            if "Address already in use" not in log or attempt == attempts - 1:
+                raise RuntimeError(f"gunicorn exited; see {self.workdir}/gunicorn-{self.port}.log")
+            self.port, self.metrics_port = free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _launch(self, ready_path: str, timeout: float) -> bool:
+        """True once serving; False if gunicorn exited; TimeoutError if neither."""
         metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=self.workdir))
         env = {
             **os.environ,
@@ -101,14 +114,13 @@ class Gunicorn:
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         log.close()
-        wait_for_port(self.port, timeout=timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.workdir}/gunicorn-{self.port}.log")
+                return False
             try:
                 if probes.request(self.port, ready_path).status == 200:
-                    return self
+                    return True
             except OSError:
                 pass
             time.sleep(0.2)
