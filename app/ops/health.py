@@ -10,18 +10,24 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import time
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.http import JsonResponse
-from health_check.base import HealthCheck
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views import View
+from health_check.base import HealthCheck, HealthCheckResult
 from health_check.checks import Database
-from health_check.exceptions import ServiceUnavailable
-from health_check.views import HealthCheckView
+from health_check.exceptions import HealthCheckException, ServiceUnavailable
+from health_check.views import HealthCheckView, MediaType
 
 from catalog import cache as catalog_cache
 from ops.metrics import MIGRATIONS_PENDING
 from ops.migrations import pending_migrations
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -59,8 +65,23 @@ class Migrations(HealthCheck):
 
 
 # django-health-check answers 500 when a check fails; probes and load balancers expect 503.
-UNHEALTHY_UPSTREAM_STATUS = 500
 UNHEALTHY_STATUS = 503
+
+
+def run_check(check: HealthCheck) -> HealthCheckResult:
+    """One check, timed; its failure as the result's error (as django-health-check reports it),
+    an unexpected exception logged and reported without its text."""
+    started = time.perf_counter()
+    error: HealthCheckException | None = None
+    try:
+        check.run()
+    except HealthCheckException as failure:
+        error = failure
+        logger.warning("Health check %r failed", check, exc_info=True)
+    except Exception:
+        logger.exception("Unexpected exception during health check")
+        error = HealthCheckException("unknown error")
+    return HealthCheckResult(check=check, error=error, time_taken=time.perf_counter() - started)
 
 
 class ProbeView(HealthCheckView):
@@ -68,16 +89,38 @@ class ProbeView(HealthCheckView):
 
     A failing check answers 503, not django-health-check's 500: load balancers and monitors read
     503 as "not ready, try elsewhere", while 500 reads as a bug in the app.
+
+    The checks run synchronously, one after the other, in the request's own thread or greenlet.
+    django-health-check's view is async and hands sync checks to an executor; under gunicorn's
+    gevent workers that runs an asyncio loop whose "running" mark is per OS thread, so every
+    greenlet of the worker (this probe's database check, and any reply's ORM call meanwhile)
+    would see a running loop and get SynchronousOnlyOperation. Each check keeps its own client
+    timeouts (the database's connect_timeout, Redis' socket timeout).
     """
 
-    async def get(self, request, *args, **kwargs):
-        if "format" not in request.GET and request.headers.get("accept", "*/*") in ("*/*", ""):
-            request.GET = request.GET.copy()
-            request.GET["format"] = "json"
-        response = await super().get(request, *args, **kwargs)
-        if response.status_code == UNHEALTHY_UPSTREAM_STATUS:
-            response.status_code = UNHEALTHY_STATUS
+    def dispatch(self, request, *args, **kwargs):
+        response = View.dispatch(self, request, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])
+        add_never_cache_headers(response)
         return response
+
+    def get(self, request, *args, **kwargs):
+        self.results = [run_check(check) for check in self.get_checks()]
+        status = UNHEALTHY_STATUS if any(r.error for r in self.results) else 200
+        accept = request.headers.get("accept", "*/*")
+        wanted = request.GET.get("format") or ("json" if accept in ("*/*", "") else None)
+        if wanted is None:
+            try:
+                mime = next(MediaType.parse_header(accept), None)
+            except ValueError:  # a malformed Accept header gets the default
+                mime = None
+            formats = {"text/plain": "text", "text/html": "html", "text/*": "html"}
+            wanted = formats.get(mime.mime_type if mime else "", "json")
+        if wanted == "text":
+            return self.render_to_response_text(status)
+        if wanted == "html":
+            return self.render_to_response(self.get_context_data(**kwargs), status=status)
+        return self.render_to_response_json(status)
 
     def render_to_response_json(self, status: int) -> JsonResponse:
         # django-health-check answers a failed check with 500; a dependency being down is a 503

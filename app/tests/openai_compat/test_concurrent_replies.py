@@ -348,3 +348,29 @@ def app_connections(postgres: PostgresServer) -> int:
             "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
         ).fetchone()
     return int(row[0])
+
+
+def test_probes_answer_while_replies_wait_on_the_llm(tmp_path, redis_server):
+    """Under the gevent workers the probes run their checks in their own greenlet: /health/ready
+    and /health/startup answer 200 while replies wait on the LLM, and the replies (whose
+    database work shares the worker with the probes' checks) complete with their text."""
+    with echo_model(silence=1.0) as upstream:
+        app, key = start_app(tmp_path, redis_server, upstream, GUNICORN_WORKERS="1")
+        try:
+            probes: list[int] = []
+
+            def ask(index: int) -> str:
+                return _ask(app, key, index)
+
+            replies = threading.Thread(target=lambda: out.extend(run_all(10, ask)))
+            out: list = []
+            replies.start()
+            while replies.is_alive() or len(probes) < 4:
+                for path in ("/health/ready", "/health/startup", "/health/live"):
+                    probes.append(httpx.get(app.url(path), timeout=10).status_code)
+                time.sleep(0.05)
+            replies.join()
+            assert set(probes) == {200}, probes
+            assert out == [f"Wazen Demo Accounting: question {i}" for i in range(10)]
+        finally:
+            app.stop()
