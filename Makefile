@@ -45,11 +45,21 @@ run: venv ## Migrate, seed the demo company, print its API key, serve on http://
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	key=$$($(PY) manage.py seed_demo | sed -n 's/^WAZEN_DEMO_API_KEY=//p')
+	# A dev-only admin: its generated password is kept in .tools/dev-admin-password (mode 0600)
+	# and set when the user is created (a password changed in the admin later stays).
+	pwfile=$(ROOT)/.tools/dev-admin-password
+	if [ ! -s "$$pwfile" ]; then
+	  mkdir -p "$$(dirname "$$pwfile")"
+	  (umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(12))' > "$$pwfile")
+	fi
+	WAZEN_BOOTSTRAP_API_KEY= WAZEN_BOOTSTRAP_ADMIN_PASSWORD="$$(cat "$$pwfile")" \
+	  $(PY) manage.py bootstrap --company-slug demo --admin-username admin >/dev/null
 	echo "WAZEN_DEMO_API_KEY=$$key"
+	echo "Admin:     http://$(HOST):$(PORT)/admin/  user admin, password $$(cat "$$pwfile") (local only)"
 	echo "Chat page: http://$(HOST):$(PORT)/#key=$$key"
 	echo "Try:       curl -s -H 'Authorization: Bearer $$key' -H 'Content-Type: application/json' \\"
 	echo "             -d '{\"message\": \"What services do you offer?\"}' http://$(HOST):$(PORT)/api/v1/chat"
-	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics   Admin: http://$(HOST):$(PORT)/admin/"
+	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics"
 	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) METRICS_ADDR=$(HOST)
 	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
 	  config.wsgi:application
@@ -95,6 +105,9 @@ format: venv ## Apply ruff fixes and formatting
 
 bench: venv test-services ## HTTP benchmark vs. the seed's code and django-cachalot: build/bench/ (BENCH_QUICK=1: short)
 	cd $(ROOT) && $(PY) -m benchmarks
+
+manage: venv ## Run a Django management command from the root: make manage ARGS="createsuperuser"
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py $(ARGS)
 
 clean: ## Remove the venv, tools, caches and local database
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles

@@ -513,6 +513,11 @@ class LocalStack:
     def start_redis(self) -> None:
         self.backend.start_redis()
 
+    def issue_api_key(self, name: str) -> str:
+        env = container_env(self.chart, "issue-key", "10.0.0.1", self.namespace)
+        out = self.backend.manage(env, "issue_api_key", "demo", "--name", name)
+        return next(line.strip() for line in out.splitlines() if line.startswith("wz_"))
+
     def background_client(self, seconds: float) -> BackgroundClient:
         clients = [self.chat_client(url) for url in self.base_urls]
         return BackgroundClient(clients, seconds).start()
