@@ -30,8 +30,9 @@ stack-test: venv test-services tools stack-services ## The kind scenarios on thi
 # on the cluster of KUBECONFIG, in namespaces of its own, delivering the image with
 # K8S_IMAGE_LOAD=kind|registry|command|none (IMAGE_REGISTRY=…, K8S_IMAGE_LOAD_COMMAND='… {tar}').
 # Images: IMAGE, REDIS_IMAGE, REDIS_EXPORTER_IMAGE, POSTGRES_IMAGE, PROMETHEUS_IMAGE. Upgrade
-# scenario: K8S_UPGRADE_FROM_REF (default: the previous version of charts/wazen-ai/). See
-# k8s-tests/README.md.
+# scenario: K8S_UPGRADE_FROM_REGISTRY (+ K8S_UPGRADE_FROM_VERSION): the previous release from that
+# registry; else K8S_UPGRADE_FROM_REF (default: the previous version of charts/wazen-ai/).
+# Offline CRDs: K8S_OPERATOR_CRD_DIR. See k8s-tests/README.md.
 K8S_CLUSTER ?= kind
 export K8S_CLUSTER
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make release: build, push, sign and describe one version. Everything it writes goes to
-# build/release/$VERSION/ (docs/releasing.md lists the files).
+# build/release/$VERSION/ (or $RELEASE_OUT; docs/releasing.md lists the files).
 #
 #   VERSION   the release (SemVer; CHANGELOG.md must have a `## [VERSION]` section)
 #   REGISTRY  where the image goes ($REGISTRY/wazen-ai) and the chart ($REGISTRY/charts/wazen-ai)
@@ -20,7 +20,7 @@ REGISTRY=${REGISTRY%/}
 host=${REGISTRY%%/*}
 image_repo=$REGISTRY/$IMAGE_NAME
 chart_repo=$REGISTRY/charts
-out=build/release/$VERSION
+out=$(realpath -m "${RELEASE_OUT:-build/release/$VERSION}")  # RELEASE_OUT: elsewhere (tests)
 
 for tool in skopeo:skopeo helm:"make tools" gpg:gnupg git:git "$ENGINE":"make container-engine"; do
   command -v "${tool%%:*}" >/dev/null || { echo "release: ${tool%%:*} is needed (${tool#*:})"; exit 1; }
@@ -67,7 +67,7 @@ make --no-print-directory image IMAGE="$image_repo:$VERSION" APP_VERSION="$VERSI
 
 # -- 3. push it, signed (simple signing; the signature goes to a lookaside directory first) ---
 mkdir -p "$work/registries.d" "$out/sigstore"
-printf 'docker:\n  %s:\n    lookaside-staging: file://%s\n' "$host" "$PWD/$out/sigstore" \
+printf 'docker:\n  %s:\n    lookaside-staging: file://%s\n' "$host" "$out/sigstore" \
   > "$work/registries.d/release.yaml"
 storage=containers-storage:$image_repo:$VERSION
 [[ $ENGINE == docker ]] && storage=docker-daemon:$image_repo:$VERSION

@@ -5,9 +5,11 @@ published key (and see it fail on a tampered image), and read the SBOM."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -110,19 +112,20 @@ def signing_key(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def release(registry: str, signing_key: Path) -> dict:
+def release(registry: str, signing_key: Path, tmp_path_factory) -> Iterator[dict]:
     """`make release` against the local registry; returns release.json and the output dir."""
     started = time.monotonic()
+    out = tmp_path_factory.mktemp("release") / VERSION
     result = run(
         "make", "--no-print-directory", "release", f"VERSION={VERSION}",
         f"REGISTRY={registry}/wazen", cwd=ROOT, timeout=1200,
-        env={**ENV, "RELEASE_SIGNING_KEY_FILE": str(signing_key)},
+        env={**ENV, "RELEASE_SIGNING_KEY_FILE": str(signing_key), "RELEASE_OUT": str(out)},
     )  # fmt: skip
-    out = ROOT / "build" / "release" / VERSION
     info = json.loads((out / "release.json").read_text())
     secret = signing_key.read_text()
     assert secret.split("\n")[3][:40] not in result.stdout + result.stderr, "key material printed"
-    return {**info, "dir": out, "registry": registry, "seconds": time.monotonic() - started}
+    yield {**info, "dir": out, "registry": registry, "seconds": time.monotonic() - started}
+    run("podman", "rmi", info["image_tag"], check=False)  # the tag names a registry now gone
 
 
 def test_release_writes_every_artifact(release) -> None:
@@ -236,3 +239,59 @@ def test_signature_verifies_and_a_tampered_image_fails(release, tmp_path) -> Non
     bad = run("release/verify.sh", release["image"], str(other_key), str(tmp_path / "k"),
               cwd=ROOT, check=False)  # fmt: skip
     assert bad.returncode != 0
+
+
+def test_bootstrap_from_the_pulled_chart_in_the_image_pulled_by_digest(release, tmp_path) -> None:
+    """The release as a platform team installs it, minus the cluster: the chart pulled from OCI
+    renders the bootstrap Job with bootstrap values; its command and Secret values run in the
+    image pulled by digest (read-only root, SQLite on a tmpfs): the key resolves to the company,
+    the admin logs in, and no output line contains the key or the password."""
+    registry = release["registry"]
+    run("helm", "pull", f"oci://{registry}/wazen/charts/wazen-ai", "--version", VERSION,
+        "--plain-http", "-d", str(tmp_path))  # fmt: skip
+    chart = tmp_path / f"wazen-ai-{VERSION}.tgz"
+    values = ["--set", "bootstrap.enabled=true", "--set", "bootstrap.company.slug=acme",
+              "--set", "bootstrap.admin.username=admin"]  # fmt: skip
+    docs = [d for d in yaml.safe_load_all(run("helm", "template", "w", str(chart), *values).stdout)
+            if d]  # fmt: skip
+    job = next(d for d in docs if d["kind"] == "Job" and "-bootstrap-" in d["metadata"]["name"])
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == release["image"]
+    secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"].endswith(
+        "-bootstrap"))  # fmt: skip
+    key = base64.b64decode(secret["data"]["api-key"]).decode()
+    password = base64.b64decode(secret["data"]["admin-password"]).decode()
+    config = next(
+        d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "w-wazen-ai"
+    )
+    env = {**config["data"], "DJANGO_SECRET_KEY": "release-test-" + "k" * 50,
+           "DATABASE_URL": "sqlite:////tmp/db.sqlite3", "DJANGO_CACHE_BACKEND": "locmem",
+           "WAZEN_BOOTSTRAP_API_KEY": key, "WAZEN_BOOTSTRAP_ADMIN_PASSWORD": password}  # fmt: skip
+    env_file = tmp_path / "env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    env_file.chmod(0o600)
+    job_args = " ".join(shlex.quote(a) for a in container["args"])  # manage bootstrap …
+    check = (
+        "from catalog.api_keys import tenant_for_key; from django.contrib.auth import "
+        "authenticate; import os; e = os.environ; "
+        "assert tenant_for_key(e['WAZEN_BOOTSTRAP_API_KEY']).slug == 'acme'; "
+        "assert authenticate(username='admin', password=e['WAZEN_BOOTSTRAP_ADMIN_PASSWORD']); "
+        "print('bootstrap-ok')"
+    )
+    script = " && ".join([
+        "unset PROMETHEUS_MULTIPROC_DIR",  # a one-off process, as the entrypoint's `manage`
+        "python manage.py migrate --noinput -v 0",
+        f"/app/docker/entrypoint.sh {job_args}",  # the Job's container, exactly
+        f"/app/docker/entrypoint.sh {job_args}",  # idempotent: a second run changes nothing
+        f"python manage.py shell -c {shlex.quote(check)}",
+    ])  # fmt: skip
+    result = run(
+        "podman", "run", "--rm", "--pull=never", "--network", "none", "--read-only",
+        "--read-only-tmpfs=false", "--tmpfs", "/tmp", "--env-file", str(env_file),
+        release["image"], "sh", "-c", script, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "bootstrap-ok" in output
+    assert "company acme: created" in output
+    assert key not in output
+    assert password not in output
