@@ -15,7 +15,7 @@ stack-services: ## Install what the twin needs besides the test servers (prometh
 	command -v apt-get >/dev/null || { echo "install prometheus-redis-exporter (redis_exporter)"; exit 1; }
 	apt-get update -qq && $(APT_GET) prometheus-redis-exporter
 
-stack-test: venv test-services tools stack-services ## The kind scenarios on this machine: app image (or gunicorn) + Redis + PostgreSQL + Prometheus
+stack-test: venv test-services tools stack-services release-tools ## The kind scenarios on this machine: app image (or gunicorn) + Redis + PostgreSQL + Prometheus
 	@set -euo pipefail
 	if $(MAKE) --no-print-directory container-engine >/dev/null 2>&1; then
 	  $(MAKE) --no-print-directory image service-images

@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 
 import pytest
+import yaml
 from chart_app import app_env, manage
-from render import HelmError, find_all, find_one, render
+from render import CHART_DIR, HelmError, find_all, find_one, render, run_helm
 
 pytestmark = pytest.mark.chart
 
@@ -112,3 +113,22 @@ def test_bootstrap_job_command_creates_company_key_and_admin(tmp_path) -> None:
     )
     result = manage(["shell", "-c", check], env, timeout=120)
     assert result.stdout.strip().endswith("ok"), result.stdout + result.stderr
+
+
+def test_notes_show_how_to_read_the_key_and_the_admin_password() -> None:
+    out = run_helm(
+        "install", "wazen", str(CHART_DIR), "--dry-run=client", "-n", "wazen",
+        "--values", str(CHART_DIR / "ci" / "bootstrap-values.yaml"),
+    ).stdout  # fmt: skip
+    manifest, notes = out.split("\nNOTES:\n", 1)
+    assert "get secret wazen-wazen-ai-bootstrap -o jsonpath='{.data.api-key}' | base64 -d" in notes
+    assert "jsonpath='{.data.admin-password}'" in notes
+    assert "user admin" in notes
+    secret = next(
+        d for d in (yaml.safe_load_all(manifest.split("\n---", 1)[1])) if d and d["kind"] ==
+        "Secret" and d["metadata"]["name"].endswith("-bootstrap")
+    )  # fmt: skip
+    key = base64.b64decode(secret["data"]["api-key"]).decode()
+    assert key not in notes
+    plain = run_helm("install", "wazen", str(CHART_DIR), "--dry-run=client", "-n", "wazen").stdout
+    assert "bootstrap.enabled=true" in plain.split("\nNOTES:\n", 1)[1]
