@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 TEST_PREREQS :=
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help venv run test test-app lint format test-services bench clean manage
+.PHONY: help venv run test test-app lint format test-services bench bench-publish clean manage
 
 help: ## List every target with its description
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort -u \
@@ -105,6 +105,12 @@ format: venv ## Apply ruff fixes and formatting
 
 bench: venv test-services ## HTTP benchmark vs. the seed's code and django-cachalot: build/bench/ (BENCH_QUICK=1: short)
 	cd $(ROOT) && $(PY) -m benchmarks
+
+bench-publish: venv ## Publish the last make bench run: build/bench -> docs/bench, README figures from it
+	test -s build/bench/results.json || { echo "no build/bench/results.json: run make bench first"; exit 1; }
+	cp build/bench/report.md build/bench/results.json build/bench/*.png docs/bench/
+	$(PY) -m benchmarks.readme --write
+	echo "docs/bench and README.md updated from build/bench ($$(head -3 build/bench/report.md | tail -1))"
 
 manage: venv ## Run a Django management command from the root: make manage ARGS="createsuperuser"
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py $(ARGS)

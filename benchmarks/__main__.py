@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import concurrency, machine, plots, report, rss, stack, streaming
+from benchmarks import concurrency, hitpath, machine, plots, report, rss, stack, streaming
 from benchmarks.config import Config
 from benchmarks.phases import Bench, log, server_options, stampede
 from benchmarks.probes import PgStats, RedisStats, RssSampler
@@ -112,6 +112,8 @@ def run(config: Config, workdir: Path, postgres, redis) -> dict:
     results["streaming"]["openai"] = streaming.openai(config, env, workdir, tenants)
     log("concurrent streamed replies: gthread, asgi, gevent and the floor, level by level")
     results["concurrency"] = concurrency.run(config, env, workdir, pg, tenants)
+    log("the whole hit path against a minimal Django app, rotating rounds, then a profile")
+    results["hitpath"] = hitpath.run(config, env, workdir, pg, rstats, tenants)
     log("server options (rate limits, access log), rotating rounds")
     results["server_options"] = server_options(config, env, workdir, pg, rstats, tenants)
     pg.close()

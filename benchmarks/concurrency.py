@@ -147,12 +147,25 @@ def quick_stop(server: Gunicorn) -> None:
     server.process = None
 
 
+def cpu_seconds(master_pid: int) -> float:
+    """User + system CPU time of the server's workers so far (/proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in worker_pids(master_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 class Sampler:
     """While a level runs: the server's worker RSS (sum over workers) and PostgreSQL's client
     connections, every half second."""
 
-    def __init__(self, master_pid: int, pg: PgStats) -> None:
-        self.master_pid, self.pg = master_pid, pg
+    def __init__(self, master_pid: int, pg: PgStats, application_name: str) -> None:
+        self.master_pid, self.pg, self.application_name = master_pid, pg, application_name
         self.rss_kib: list[int] = []
         self.db_connections: list[int] = []
         self._stop = threading.Event()
@@ -162,7 +175,7 @@ class Sampler:
         while not self._stop.is_set():
             sizes = [rss_kib(pid) for pid in worker_pids(self.master_pid)]
             self.rss_kib.append(sum(s for s in sizes if s))
-            self.db_connections.append(self.pg.client_connections())
+            self.db_connections.append(self.pg.client_connections(self.application_name))
             self._stop.wait(0.5)
 
     def __enter__(self) -> Sampler:
@@ -184,6 +197,8 @@ def _start(name: str, env: dict, workdir: Path, upstream: Upstream, tenants: lis
         # The project's own settings: the bench's add django-cachalot, whose ORM patches run on
         # every write (and a reply writes), which the product never pays.
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # Its connections carry its name: the sampler counts this server's alone.
+        "DATABASE_URL": f"{env['DATABASE_URL']}?application_name=bench-{name}",
         "LLM_PROVIDER": "openai",
         "OPENAI_BASE_URL": upstream.base_url,
         "OPENAI_API_KEY": "sk-bench",
@@ -222,12 +237,15 @@ def run(config: Config, env: dict, workdir: Path, pg: PgStats, tenants: list[Ten
                     )  # fmt: skip
                     idle_kib = sum(rss_kib(p) or 0 for p in worker_pids(server.pid))
                     upstream.stats(reset=True)
-                    with Sampler(server.pid, pg) as sampler:
+                    cpu_before = cpu_seconds(server.pid)
+                    with Sampler(server.pid, pg, f"bench-{name}") as sampler:
                         summary = streamload.measure(
                             port=server.port, tenants=pairs, concurrency=level.concurrency,
                             window_s=level.window_s, expected_text=reply_text(TOKENS),
                             probe_path="/api/v1/services", timeout_s=level.reply_s * 3 + 20,
+                            at_window_end=upstream.stats,
                         )  # fmt: skip
+                    cpu = cpu_seconds(server.pid) - cpu_before
                     peak_kib = max(sampler.rss_kib, default=idle_kib)
                     summary |= {
                         "worker_rss_idle_kib": idle_kib,
@@ -235,7 +253,10 @@ def run(config: Config, env: dict, workdir: Path, pg: PgStats, tenants: list[Ten
                         "worker_rss_growth_per_stream_kib": (peak_kib - idle_kib)
                         / level.concurrency,
                         "db_connections_max": max(sampler.db_connections, default=0),
-                        "upstream_max_open": upstream.stats()["max_open"],
+                        "upstream_max_open": summary.pop("window_end")["max_open"],
+                        # The window's CPU over the replies completed in it: each reply's own
+                        # cost, whatever else shares the machine.
+                        "worker_cpu_ms_per_reply": cpu * 1e3 / max(summary["replies"], 1),
                     }
                     row[name] = summary
                 finally:

@@ -461,12 +461,15 @@ def server_options(
     run side by side and are measured in rotating rounds:
     - rate limits on: every limit set (every counter checked in one Lua call, as the chart's
       defaults do) but high enough that nothing is refused: the check, not refusals;
-    - access log off (GUNICORN_ACCESS_LOG=false): what one log line per request costs.
+    - access log off (GUNICORN_ACCESS_LOG=false): what one log line per request costs;
+    - gthread workers (2 x 4 threads, the server before gevent): what the worker model costs or
+      saves on the hit path.
     """
     envs = {
         "defaults": env,
         "rate limits on": {**env, **dict.fromkeys(RATE_LIMIT_SETTINGS, "1000000000")},
         "access log off": {**env, "GUNICORN_ACCESS_LOG": "false"},
+        "gthread workers": {**env, "GUNICORN_WORKER_CLASS": "gthread"},
     }
     servers = {name: Gunicorn(server_env, workdir) for name, server_env in envs.items()}
     runs: dict[str, list[dict]] = {name: [] for name in servers}

@@ -51,11 +51,14 @@ class PgStats:
             if query.lstrip().upper().startswith("SELECT") and '"catalog_service"' in query
         )
 
-    def client_connections(self) -> int:
-        """Client connections open on the server now, this one excluded."""
+    def client_connections(self, application_name: str | None = None) -> int:
+        """Client connections open on the server now (of one application, when named), this
+        one excluded."""
         row = self.conn.execute(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND (%(name)s::text IS NULL OR application_name = %(name)s)",
+            {"name": application_name},
         ).fetchone()
         return int(row[0]) if row else 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from benchmarks import concurrency_report, machine
+from benchmarks import concurrency_report, hitpath, machine
 
 ORDER = ("bare", "bare_redis", "seedfix", "cachalot", "project", "before")
 
@@ -68,7 +68,8 @@ def render(r: dict) -> str:
         "![throughput and p99](throughput.png)",
         "",
     ]
-    lines += _hit_miss(r) + _chat(r) + _streaming(r) + concurrency_report.section(r)
+    lines += hitpath.section(r) + _hit_miss(r) + _chat(r) + _streaming(r)
+    lines += concurrency_report.section(r)
     lines += _stampede(r) + _server_options(r)
     lines += _outage(r)
     lines += _rss(r) + _growth(r)
@@ -89,7 +90,8 @@ def _server_options(r: dict) -> list[str]:
         "The project's `GET /api/v1/services` on servers that differ in one option, side by side, "
         "rotating rounds. *Rate limits on*: all four limits set, every counter checked by one Lua "
         "call per request, limits high enough that nothing is refused (the check's cost). "
-        "*Access log off*: `GUNICORN_ACCESS_LOG=false`.",
+        "*Access log off*: `GUNICORN_ACCESS_LOG=false`. *gthread workers*: the worker model "
+        "before gevent (2 workers x 4 threads), for the hit path's cost of the change.",
         "",
         "| server | req/s x defaults (same-round median) | req/s median (min-max) | p50 ms | "
         "p99 ms | Redis cmds/req |",

@@ -77,6 +77,8 @@ class Gunicorn:
     port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    app: str = "config.wsgi:application"  # another WSGI app under the same configuration
+    chdir: Path = REPO / "app"
 
     def start(self, ready_path: str, timeout: float = 60.0) -> Gunicorn:
         metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=self.workdir))
@@ -93,8 +95,8 @@ class Gunicorn:
                 str(Path(sys.executable).parent / "gunicorn"),
                 "-c", str(REPO / "docker" / "gunicorn.conf.py"),
                 "--bind", f"127.0.0.1:{self.port}",
-                "--chdir", str(REPO / "app"),
-                "config.wsgi:application",
+                "--chdir", str(self.chdir),
+                self.app,
             ],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

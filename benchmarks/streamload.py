@@ -12,7 +12,9 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 CHAT_PATH = "/v1/chat/completions"
 PROBE_INTERVAL = 0.1
@@ -31,6 +33,7 @@ class LevelResult:
     errors: Counter = field(default_factory=Counter)
     probe_errors: Counter = field(default_factory=Counter)
     wrong_text: int = 0
+    window_end: Any = None
 
     def summary(self) -> dict:
         replies = len(self.complete_ms)
@@ -173,6 +176,7 @@ async def run_level(
     probe_path: str,
     timeout_s: float,
     message: str = "How much is payroll?",
+    at_window_end: Callable[[], Any] | None = None,
 ) -> LevelResult:
     """`concurrency` clients streaming for `window_s` seconds, joining over the first
     STAGGER_S; the replies completed after that and within the window count (a steady state),
@@ -222,6 +226,8 @@ async def run_level(
     tasks = [asyncio.create_task(client(i)) for i in range(concurrency)]
     tasks.append(asyncio.create_task(prober()))
     await asyncio.wait(tasks, timeout=window_s + 1.0)
+    if at_window_end is not None:  # e.g. what the model saw, before the hang-ups below
+        result.window_end = at_window_end()
     for task in tasks:  # replies still running at the end of the window are hung up on
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -229,4 +235,5 @@ async def run_level(
 
 
 def measure(**kwargs) -> dict:
-    return asyncio.run(run_level(**kwargs)).summary()
+    result = asyncio.run(run_level(**kwargs))
+    return {**result.summary(), "window_end": result.window_end}

@@ -2,7 +2,8 @@
 `python -m benchmarks.upstream PORT TOKENS TOKEN_MS`.
 
 One asyncio process (the test suite's threaded scripted server is for exact scripts, not a
-thousand streams): every POST gets the same reply, streamed as `TOKENS` content chunks one every
+thousand streams), with keep-alive connections as a hosted model's API: every POST gets the same
+reply, streamed as `TOKENS` content chunks one every
 `TOKEN_MS` (role chunk first, finish chunk and [DONE] last), or as one JSON body after the same
 time. It prints `ready` when listening; `GET /stats` answers the streams served, the most open at
 once and those whose client went away early (`GET /stats/reset`: the same, then counts anew).
@@ -48,20 +49,30 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, dict]:
 
 
 async def _serve(reader, writer, tokens: int, pace: float) -> None:
+    """One connection, kept alive across requests as a hosted model's API keeps it."""
     try:
-        request_line, body = await _read_request(reader)
-    except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+        while True:
+            try:
+                request_line, body = await _read_request(reader)
+            except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+                return
+            if request_line.startswith("GET /stats"):
+                payload = json.dumps(stats).encode()
+                if request_line.startswith("GET /stats/reset"):
+                    stats.update(streams=0, completions=0, max_open=stats["open"], client_gone=0)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+                writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(payload))
+                writer.write(payload)
+                await writer.drain()
+                return
+            if not await _reply(reader, writer, body, tokens, pace):
+                return
+    finally:
         writer.close()
-        return
-    if request_line.startswith("GET /stats"):
-        payload = json.dumps(stats).encode()
-        if request_line.startswith("GET /stats/reset"):
-            stats.update(streams=0, completions=0, max_open=stats["open"], client_gone=0)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-        writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(payload), payload))
-        await writer.drain()
-        writer.close()
-        return
+
+
+async def _reply(reader, writer, body: dict, tokens: int, pace: float) -> bool:
+    """One reply; False when the client went away."""
     words = [REPLY_WORD] * (tokens - 1) + [REPLY_WORD.rstrip()]
     stats["open"] += 1
     stats["max_open"] = max(stats["max_open"], stats["open"])
@@ -70,7 +81,7 @@ async def _serve(reader, writer, tokens: int, pace: float) -> None:
             stats["streams"] += 1
             writer.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
             )
             writer.write(_chunk({"role": "assistant", "content": ""}))
             await writer.drain()
@@ -103,14 +114,15 @@ async def _serve(reader, writer, tokens: int, pace: float) -> None:
                 }
             ).encode()
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-            writer.write(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(payload))
+            writer.write(b"Content-Length: %d\r\n\r\n" % len(payload))
             writer.write(payload)
             await writer.drain()
+        return True
     except ConnectionError:
         stats["client_gone"] += 1
+        return False
     finally:
         stats["open"] -= 1
-        writer.close()
 
 
 async def main(port: int, tokens: int, token_ms: float) -> None:

@@ -11,15 +11,19 @@ notices a client that went away only when it writes to it, and while the LLM thi
 written, so the upstream would go on (and be paid for) up to the reply deadline. A small greenlet
 waits for the client's socket to read EOF and throws ClientGone into the reply's greenlet, where
 the pipeline handles it as the hang-up it is: the upstream call is closed, what was said is
-stored. Without gevent (tests, a gthread server) there is no watch; the next write notices.
+stored. It is thrown only while the reply waits on the LLM (`interruptible()`): thrown into a
+database round trip it would leave the connection mid-protocol. A hang-up noticed elsewhere is
+raised when the reply next waits on the LLM, or noticed by the next write. Without gevent (tests,
+a gthread server) there is no watch; the next write notices.
 """
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar, Token
 from typing import Any
 
 from django.conf import settings
@@ -34,8 +38,6 @@ try:
     from gevent.socket import wait_read
 except ImportError:  # pragma: no cover -- gevent is a dependency; a stripped install still runs
     gevent = None
-
-logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 1
 
@@ -74,6 +76,27 @@ def _watch_available() -> bool:
     return gevent is not None and monkey.is_module_patched("socket")
 
 
+# The reply the current request (greenlet) produces, while its client is watched.
+_watched: ContextVar[InFlightReply | None] = ContextVar("wazen_watched_reply", default=None)
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """The block waits on the LLM: a hang-up noticed during it ends it at once (ClientGone),
+    and one noticed before it is raised on entry. Outside such blocks nothing is thrown."""
+    reply = _watched.get()
+    if reply is None:
+        yield
+        return
+    if reply.gone:
+        raise ClientGone()
+    reply.interruptible = True
+    try:
+        yield
+    finally:
+        reply.interruptible = False
+
+
 class InFlightReply:
     """One admitted reply: its slot, held until `close()`, and (under gevent) the watch on its
     client's socket."""
@@ -83,6 +106,9 @@ class InFlightReply:
         self._watcher: Any = None
         self._target: Any = None
         self._closed = False
+        self._context_token: Token | None = None
+        self.gone = False  # the client closed its connection
+        self.interruptible = False  # the reply waits on the LLM now
 
     def watch_client(self) -> None:
         """Start noticing a hang-up. Call it once the request body is read: unread body bytes
@@ -92,6 +118,7 @@ class InFlightReply:
         if not _watch_available():
             return
         self._target = gevent.getcurrent()
+        self._context_token = _watched.set(self)
         self._watcher = gevent.spawn(self._wait_for_eof)
 
     def _wait_for_eof(self) -> None:
@@ -104,9 +131,13 @@ class InFlightReply:
             gevent.get_hub().loop.run_callback(self._throw)
 
     def _throw(self) -> None:
-        # Checked when the hub runs it: a reply that finished meanwhile is left alone.
-        if not self._closed and self._target is not None and not self._target.dead:
-            REPLIES_HUNG_UP.inc()
+        # Checked when the hub runs it: a reply that finished meanwhile is left alone, and one
+        # busy elsewhere than the LLM learns of it at its next wait (`interruptible`).
+        if self._closed or self._target is None or self._target.dead:
+            return
+        self.gone = True
+        REPLIES_HUNG_UP.inc()
+        if self.interruptible:
             self._target.throw(ClientGone())
 
     def close(self) -> None:
@@ -115,6 +146,9 @@ class InFlightReply:
         self._closed = True
         if self._watcher is not None and self._watcher is not gevent.getcurrent():
             self._watcher.kill(block=False)
+        if self._context_token is not None:
+            with suppress(ValueError):  # closed from another context: nothing of ours is set
+                _watched.reset(self._context_token)
         SLOTS.give_back()
 
 

@@ -1,5 +1,5 @@
-"""The API's own metrics (rate limits, quotas, replies in flight), beside the code that changes
-them."""
+"""The API's own metrics (rate limits, quotas, failed authentications, replies in flight), beside
+the code that changes them."""
 
 from prometheus_client import Counter, Gauge
 
@@ -12,6 +12,13 @@ RATE_LIMIT_FAIL_OPEN = Counter(
     "wazen_rate_limit_fail_open",
     "API requests let through without a rate-limit check because Redis was unavailable.",
 )
+AUTH_FAILURES = Counter(
+    "wazen_auth_failures",
+    "Failed authentications: rejected (401) or throttled (429: too many from one address).",
+    ["outcome"],
+)
+for _outcome in ("rejected", "throttled"):
+    AUTH_FAILURES.labels(outcome=_outcome)  # the series exist from the start, at 0
 
 # Replies in flight: the autoscaler's signal (a Pods metric through prometheus-adapter) and the
 # operator's view of how close each pod is to WAZEN_MAX_INFLIGHT_REPLIES. livesum: the pod's

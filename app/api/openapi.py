@@ -45,8 +45,9 @@ def _common_errors(operation: Operation, authenticated: bool) -> dict[int, str]:
     if authenticated:
         errors[401] = "Missing, malformed, unknown or revoked API key."
         errors[429] = (
-            "Rate limit (per API key or company, per minute) or daily reply quota reached; "
-            "retry after the Retry-After header's seconds."
+            "Rate limit (per API key or company, per minute), daily reply quota reached, or "
+            "too many failed authentications from this address (`auth_rate_limited`); retry "
+            "after the Retry-After header's seconds."
         )
     errors[503] = "The database is unreachable; retry after the Retry-After header's seconds."
     return errors

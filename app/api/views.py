@@ -14,7 +14,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from api import inflight, ratelimit
+from api import inflight, preauth, ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
 from api.openapi import Operation
@@ -26,7 +26,8 @@ CLIENT_CLOSED_REQUEST = 499
 
 class JsonApiView(View):
     requires_auth = True
-    # Each accepted request produces one LLM reply: it counts against the daily reply quotas.
+    # The view produces assistant replies: it charges the daily reply quotas itself
+    # (ratelimit.charge_reply) once a request is accepted, so a refused one spends nothing.
     charges_reply = False
     operations: dict[str, Operation] = {}
 
@@ -42,21 +43,27 @@ class JsonApiView(View):
             if method == "options":
                 return self.options(request)
             if self.requires_auth:
-                request.tenant = self.authenticate(request)
+                preauth.refuse_if_blocked(request)
+                try:
+                    request.tenant = self.authenticate(request)
+                except ApiError as error:
+                    raise preauth.failed(request, error) from None
             if self.charges_reply:
                 return self._dispatch_reply(request, *args, **kwargs)
             self._enforce_limits(request)
             return super().dispatch(request, *args, **kwargs)
         except ApiError as error:
-            return error.response(request)
+            response = error.response(request)
+            if error.status == 401 or error.code == "auth_rate_limited":
+                # Logged by api/preauth.py once per interval, not by Django once per request.
+                response._has_been_logged = True
+            return response
 
     def _enforce_limits(self, request: HttpRequest) -> None:
+        """The per-minute limits count every authenticated request; the daily reply quotas are
+        charged by the view once the request is accepted (ratelimit.charge_reply)."""
         if self.requires_auth:
-            ratelimit.enforce(
-                tenant=request.tenant,
-                key_hash=request.api_key_hash,
-                charges_reply=self.charges_reply,
-            )
+            ratelimit.enforce(tenant=request.tenant, key_hash=request.api_key_hash)
 
     def _dispatch_reply(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """A reply holds one of the worker's in-flight slots (or is refused 503 at once) until

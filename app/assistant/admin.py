@@ -12,18 +12,22 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ("id", "company", "created_at")
+    # Every conversation of the company, whichever key started it (the API scopes by key).
+    list_display = ("id", "company", "api_key", "created_at")
     list_filter = ("company",)
-    readonly_fields = ("id", "company", "created_at")
+    readonly_fields = ("id", "company", "api_key", "created_at")
+    exclude = ("history_digest",)
     inlines = [MessageInline]
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "company", "service", "status", "price", "currency", "created_at", "cancelled_at",
+        "id", "company", "service", "quantity", "status", "price", "currency", "created_at",
+        "cancelled_at",
     )  # fmt: skip
     list_filter = ("company", "status")
     readonly_fields = (
-        "company", "service", "conversation", "price", "currency", "created_at", "cancelled_at",
+        "company", "service", "conversation", "quantity", "unit_price", "price", "currency",
+        "created_at", "cancelled_at",
     )  # fmt: skip

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from api import ratelimit
 from api.auth import accept, bearer_key
 from api.errors import ApiError
 from api.openapi import Operation
@@ -18,11 +19,11 @@ from api.validation import read_request
 from api.views import JsonApiView
 from assistant.language import LANGUAGES, negotiate_language
 from assistant.schemas import Catalog, ChatRequest, ChatResponse
-from assistant.services import ConversationNotFound, reply_create
+from assistant.services import ConversationNotFound, reply_start, reply_whole
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant
 
-CONVERSATION_NOT_FOUND = "Unknown conversation, or one of another company."
+CONVERSATION_NOT_FOUND = "Unknown conversation, or one another API key started."
 
 
 class ChatApi(JsonApiView):
@@ -30,6 +31,12 @@ class ChatApi(JsonApiView):
     operations = {
         "post": Operation(
             summary="Send a customer message and get the assistant's reply",
+            description="An order request is answered with a `proposal` (service, quantity, unit "
+            "price, total, currency) and a question; send `yes` (or `نعم`, `confirm`) as the "
+            "next message of the conversation to place it: the answer then carries the `order`. "
+            "Any other message discards the proposal; a question about a service never orders. "
+            "A conversation belongs to the API key that started it. The daily reply quota is "
+            "charged only for an accepted request (not for a 400 or 404).",
             request=ChatRequest,
             response=ChatResponse,
             errors={404: CONVERSATION_NOT_FOUND},
@@ -40,7 +47,7 @@ class ChatApi(JsonApiView):
         chat = read_request(request, ChatRequest)
         request.in_flight.watch_client()
         try:
-            result = reply_create(
+            turn = reply_start(
                 tenant=request.tenant,
                 message=chat.message.strip(),  # surrounding whitespace is not the customer's
                 conversation_id=chat.conversation_id,
@@ -49,11 +56,14 @@ class ChatApi(JsonApiView):
             raise ApiError(
                 404, "conversation_not_found", "No such conversation for this API key."
             ) from None
+        ratelimit.charge_reply(request)  # accepted: only now does it spend a reply
+        result = reply_whole(turn)
         body = ChatResponse(
             reply=result.reply,
             conversation_id=result.conversation_id,
             language=result.language,
             order=asdict(result.order) if result.order else None,
+            proposal=asdict(result.proposal) if result.proposal else None,
         )
         return HttpResponse(
             body.model_dump_json(exclude_none=True), content_type="application/json"

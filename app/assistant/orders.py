@@ -1,12 +1,13 @@
-"""Order status and cancel for the assistant: what a customer may see and undo of their own
-orders. Both reach orders only through the customer's conversation of their company
-(assistant/selectors.py), so another customer's or company's order is never found, let alone
-changed."""
+"""Orders for the assistant: placing one (only from a confirmed proposal: assistant/proposals.py),
+and the status and cancel of a customer's own orders. Status and cancel reach orders only through
+the customer's conversation of their company (assistant/selectors.py), so another customer's or
+company's order is never found, let alone changed."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,8 @@ from assistant import replies
 from assistant.models import Order
 from assistant.selectors import OrderView, conversation_orders
 from catalog.api_keys import Tenant
-from ops.metrics import ORDERS_CANCELLED
+from catalog.models import Service
+from ops.metrics import ORDERS_CANCELLED, ORDERS_CREATED
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +25,65 @@ class OrderSummary:
     id: int
     service_id: int
     service_name: str
-    price: str
+    price: str  # the total: unit_price * quantity
     currency: str
     status: str
+    quantity: int = 1
+    unit_price: str = ""
+
+
+def orderable_service(*, tenant: Tenant, service_id: int) -> tuple[str, Decimal, str] | None:
+    """(name, price, currency) of a service of the tenant's that is active and orderable now,
+    read from the database: the snapshot may be up to one invalidation old."""
+    return (
+        Service.objects.filter(
+            pk=service_id, company_id=tenant.id, is_active=True, is_orderable=True
+        )
+        .values_list("name", "price", "currency")
+        .first()
+    )
+
+
+def order_create(
+    *,
+    tenant: Tenant,
+    service_id: int,
+    conversation_id: uuid.UUID | None,
+    quantity: int = 1,
+    unit_price: Decimal | None = None,
+    currency: str | None = None,
+) -> OrderSummary | None:
+    """Order a service of the tenant's that is active and orderable now; None if it is not, or
+    if its price or currency is no longer the `unit_price`/`currency` the customer agreed to."""
+    row = orderable_service(tenant=tenant, service_id=service_id)
+    if row is None:
+        return None
+    name, price, current_currency = row
+    if (unit_price is not None and price != unit_price) or (
+        currency is not None and current_currency != currency
+    ):
+        return None
+    total = price * quantity
+    order = Order.objects.create(
+        company_id=tenant.id,
+        service_id=service_id,
+        conversation_id=conversation_id,
+        price=total,
+        unit_price=price,
+        quantity=quantity,
+        currency=current_currency,
+    )
+    transaction.on_commit(ORDERS_CREATED.inc)
+    return OrderSummary(
+        id=order.id,
+        service_id=service_id,
+        service_name=name,
+        price=str(total),
+        currency=current_currency,
+        status=order.status,
+        quantity=quantity,
+        unit_price=str(price),
+    )
 
 
 def _order_line(order: OrderView, language: str) -> str:
@@ -37,6 +95,7 @@ def _order_line(order: OrderView, language: str) -> str:
         price=replies.price(order.price, order.currency, language),
         status=replies.STATUS_LABELS[language][order.status],
         date=order.created_at.strftime("%Y-%m-%d"),
+        quantity=order.quantity,
     )
 
 
@@ -56,9 +115,16 @@ def order_status_text(
 
 
 def order_cancel(
-    *, tenant: Tenant, conversation_id: uuid.UUID, order_id: int | None, language: str
+    *,
+    tenant: Tenant,
+    conversation_id: uuid.UUID,
+    order_id: int | None,
+    language: str,
+    service_id: int | None = None,
+    service_name: str = "",
 ) -> tuple[str, OrderSummary | None]:
-    """Cancel the customer's pending order: the one they named, or their only pending one.
+    """Cancel the customer's pending order: the one they named (by number, or by service when
+    only one pending order is for it), or their only pending one.
 
     Only orders of this company *and* this conversation are reachable, so neither another
     company's nor another customer's order can be cancelled, or even confirmed to exist. The
@@ -67,8 +133,13 @@ def order_cancel(
     """
     if order_id is None:
         pending = conversation_orders(
-            company_id=tenant.id, conversation_id=conversation_id, status=Order.Status.PLACED
+            company_id=tenant.id,
+            conversation_id=conversation_id,
+            status=Order.Status.PLACED,
+            service_id=service_id,
         )
+        if not pending and service_id is not None:
+            return replies.say("which_service_to_cancel", language, name=service_name), None
         if len(pending) > 1:
             lines = "\n".join(_order_line(order, language) for order in pending)
             return replies.say("which_to_cancel", language, lines=lines), None
@@ -104,5 +175,6 @@ def order_cancel(
         price=target.price,
         currency=target.currency,
         status=Order.Status.CANCELLED.value,
+        quantity=target.quantity,
     )
     return replies.say("cancelled", language, id=target.id, name=name), summary

@@ -27,9 +27,23 @@ class Order(Response):
     id: int
     service_id: int
     service_name: str
-    price: str = Field(description="A decimal, as text: no float rounding.")
+    price: str = Field(description="The total (unit price * quantity): a decimal, as text.")
     currency: str
     status: Literal["placed", "confirmed", "cancelled"]
+    quantity: int = Field(default=1, description="How many units (employees, months…).")
+    unit_price: str = Field(default="", description="The price of one unit, as text.")
+
+
+class Proposal(Response):
+    """The order the assistant proposed this turn: it is placed only if the customer's next
+    message confirms it ("yes", "نعم", "confirm")."""
+
+    service_id: int
+    service_name: str
+    quantity: int
+    unit_price: str = Field(description="A decimal, as text.")
+    total: str = Field(description="unit_price * quantity, a decimal, as text.")
+    currency: str
 
 
 class ChatResponse(Response):
@@ -38,6 +52,11 @@ class ChatResponse(Response):
     language: Language = Field(description="The reply's language (ar: render right to left).")
     order: Order | None = Field(
         default=None, description="Present when the turn placed or cancelled an order."
+    )
+    proposal: Proposal | None = Field(
+        default=None,
+        description="Present when the assistant asks the customer to confirm an order; send "
+        '"yes" as the next message to place it.',
     )
 
 

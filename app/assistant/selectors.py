@@ -12,7 +12,7 @@ from assistant.models import Order
 
 _FIELDS = (
     "id", "service_id", "service__name", "service__name_ar", "price", "currency", "status",
-    "created_at",
+    "created_at", "quantity",
 )  # fmt: skip
 
 
@@ -26,6 +26,7 @@ class OrderView:
     currency: str
     status: str
     created_at: datetime
+    quantity: int = 1
 
     def service_name_in(self, language: str) -> str:
         return (
@@ -39,6 +40,7 @@ def conversation_orders(
     conversation_id: uuid.UUID | None,
     order_id: int | None = None,
     status: str | None = None,
+    service_id: int | None = None,
     limit: int = 10,
 ) -> list[OrderView]:
     """The conversation's orders (only `order_id`, only in `status` when given), newest first;
@@ -50,6 +52,8 @@ def conversation_orders(
         orders = orders.filter(pk=order_id)
     if status is not None:
         orders = orders.filter(status=status)
+    if service_id is not None:
+        orders = orders.filter(service_id=service_id)
     rows = orders.order_by("-created_at", "-id").values_list(*_FIELDS)[:limit]
     return [
         OrderView(
@@ -61,6 +65,7 @@ def conversation_orders(
             currency=currency,
             status=status,
             created_at=created_at,
+            quantity=quantity,
         )
-        for pk, service_id, name, name_ar, price, currency, status, created_at in rows
+        for pk, service_id, name, name_ar, price, currency, status, created_at, quantity in rows
     ]

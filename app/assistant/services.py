@@ -13,13 +13,22 @@ from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 
-from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from api.inflight import interruptible
 from assistant import replies
+from assistant.confirmation import is_confirmation
+from assistant.conversations import (
+    ConversationNotFound,
+    PendingProposal,
+    conversation_open,
+    digest_turns,
+    stored_history,
+)
 from assistant.language import conversation_language
-from assistant.models import Conversation, Message, Order
-from assistant.orders import OrderSummary, order_cancel, order_status_text
+from assistant.models import Conversation, Message
+from assistant.orders import OrderSummary, order_cancel, order_create, order_status_text
+from assistant.proposals import ProposalSummary, proposal_confirm, proposal_discard, proposal_make
 from assistant.providers import (
     Intent,
     Provider,
@@ -30,12 +39,10 @@ from assistant.providers import (
 )
 from catalog import cache as catalog_cache
 from catalog.api_keys import Tenant
-from catalog.models import Service
 from catalog.snapshot import CatalogSnapshot
 from ops.metrics import (
     LLM_DURATION,
     LLM_ERRORS,
-    ORDERS_CREATED,
     REPLIES_ABANDONED,
     REPLY_DB_QUERIES,
     REPLY_DURATION,
@@ -45,10 +52,8 @@ from ops.metrics import (
 logger = logging.getLogger(__name__)
 
 APOLOGY = replies.APOLOGY["en"]
-
-
-class ConversationNotFound(Exception):
-    """No conversation with that id belongs to the caller's company."""
+# Re-exported: the views catch it from here; order_create for callers of the service layer.
+__all__ = ["ConversationNotFound", "PreparedReply", "ReplyResult", "order_create"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class ReplyResult:
     intent: str = Intent.ANSWER.value  # what the customer asked for, as the provider read it
     language: str = "en"  # the language the reply is written in
     service_ids: tuple[int, ...] = ()  # the services the answer is about (as the provider said)
+    proposal: ProposalSummary | None = None  # the order proposed this turn, awaiting a "yes"
 
 
 _TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
@@ -94,6 +100,9 @@ class PreparedReply:
     snapshot: CatalogSnapshot
     provider: Provider
     db_queries: int
+    digest: str = ""  # of the conversation's turns before this one (assistant/conversations.py)
+    proposal: PendingProposal | None = None  # what the previous turn proposed to order
+    confirms: bool = False  # this turn is the customer's "yes" to that proposal: it is placed
 
 
 def reply_start(
@@ -103,29 +112,28 @@ def reply_start(
     conversation_id: uuid.UUID | None,
     context: list[Turn] | None = None,
 ) -> PreparedReply:
-    """Read the conversation (ConversationNotFound for another company's id), the language and
-    the catalog snapshot; `context` (earlier turns the client holds) stands in for a stored
-    conversation when none is given."""
+    """Read the conversation (ConversationNotFound for an id this API key did not start), the
+    language and the catalog snapshot. Without an id, `context` (earlier turns the client holds)
+    continues the one conversation of this key with exactly that history, else starts one."""
     with _count_queries() as queries:
-        if conversation_id is None:
-            limit = settings.WAZEN_HISTORY_TURNS
-            history = (context or [])[-limit:] if limit else []
-            conversation_id, is_new = uuid.uuid4(), True
-        else:
-            history = conversation_history(tenant=tenant, conversation_id=conversation_id)
-            is_new = False
+        state = conversation_open(tenant=tenant, conversation_id=conversation_id, context=context)
         snapshot = catalog_cache.orderable_services(tenant.id)
+    proposal = state.proposal
+    confirms = proposal is not None and not proposal.expired and is_confirmation(message)
     return PreparedReply(
         tenant=tenant,
         message=message,
-        conversation_id=conversation_id,
-        is_new=is_new,
-        history=history,
-        context=history if is_new else [],
-        language=conversation_language([(t.role, t.content) for t in history], message),
+        conversation_id=state.conversation_id,
+        is_new=state.is_new,
+        history=state.history,
+        context=state.context,
+        language=conversation_language([(t.role, t.content) for t in state.history], message),
         snapshot=snapshot,
         provider=get_provider(),
         db_queries=queries[0],
+        digest=state.digest,
+        proposal=proposal,
+        confirms=confirms,
     )
 
 
@@ -157,10 +165,14 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
         release_connection()  # the provider may take seconds: no connection is held meanwhile
         provider_reply, outcome = yield from _provider_deltas(turn, said, stream=stream)
         with _count_queries() as queries, transaction.atomic():
-            _open_conversation(turn)
-            done, order, outcome = _carry_out(turn, provider_reply, outcome)
+            # An order or proposal refers to the conversation: its row comes first then; else
+            # it is created with the messages, already carrying its final digest.
+            opened = turn.confirms or provider_reply.order_service_id is not None
+            if opened:
+                _open_conversation(turn)
+            done, order, proposal, outcome = _carry_out(turn, provider_reply, outcome)
             text = _join(provider_reply.text, done)
-            _store_messages(turn, text)
+            _store_messages(turn, text, opened=opened)
         stored = True
         release_connection()
         if done:
@@ -171,7 +183,9 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
             try:
                 with transaction.atomic():
                     _open_conversation(turn)
-                    _store_messages(turn, "".join(said))
+                    if turn.proposal is not None:  # a "yes" must answer a question it saw
+                        proposal_discard(conversation_id=turn.conversation_id)
+                    _store_messages(turn, "".join(said), opened=True)
             except DatabaseError:  # nobody is left to answer: say it in the log, once
                 logger.warning("An abandoned reply could not be stored", exc_info=True)
         raise
@@ -188,6 +202,7 @@ def reply_stream(turn: PreparedReply, *, stream: bool = False) -> Iterator[str |
         intent=provider_reply.intent.value,
         language=turn.language,
         service_ids=provider_reply.service_ids,
+        proposal=proposal,
     )
 
 
@@ -200,14 +215,26 @@ def release_connection() -> None:
         connection.close()
 
 
-def _open_conversation(turn: PreparedReply) -> None:
+def _open_conversation(turn: PreparedReply, digest: str = "") -> None:
     if turn.is_new:
-        Conversation.objects.create(id=turn.conversation_id, company_id=turn.tenant.id)
+        Conversation.objects.create(
+            id=turn.conversation_id,
+            company_id=turn.tenant.id,
+            api_key_id=turn.tenant.api_key_id,
+            history_digest=digest or turn.digest,
+        )
 
 
-def _store_messages(turn: PreparedReply, assistant_text: str) -> None:
+def _store_messages(turn: PreparedReply, assistant_text: str, *, opened: bool) -> None:
     """The turn (and, for a new conversation, the earlier turns the client sent) in one
-    statement."""
+    statement, with the conversation's digest moved past it: a new conversation not `opened`
+    yet is created with it, any other gets it in one UPDATE."""
+    spoken = [(Message.Role.USER, turn.message), (Message.Role.ASSISTANT, assistant_text)]
+    digest = digest_turns(turn.digest, spoken)
+    if turn.is_new and not opened:
+        _open_conversation(turn, digest)
+    else:
+        Conversation.objects.filter(pk=turn.conversation_id).update(history_digest=digest)
     messages = [Message(role=t.role, content=t.content) for t in turn.context]
     messages.append(Message(role=Message.Role.USER, content=turn.message))
     if assistant_text:
@@ -221,7 +248,11 @@ def _provider_deltas(
     turn: PreparedReply, said: list[str], *, stream: bool
 ) -> Generator[str, None, tuple[ProviderReply, str]]:
     """Yield the provider's text; return its reply and the outcome label. A provider failure
-    becomes an apology (after whatever was already said), counted by reason."""
+    becomes an apology (after whatever was already said), counted by reason. The customer's
+    "yes" to a proposal is not the provider's to judge: the service layer places the order and
+    says so itself (assistant/proposals.py)."""
+    if turn.confirms:
+        return ProviderReply("", intent=Intent.ORDER_CONFIRM), "answered"
     provider = turn.provider
     arguments = {
         "company_name": turn.tenant.name,
@@ -232,14 +263,15 @@ def _provider_deltas(
     started = time.perf_counter()
     try:
         if not stream:
-            provider_reply = provider.reply(**arguments)
+            with interruptible():
+                provider_reply = provider.reply(**arguments)
             if provider_reply.text:
                 said.append(provider_reply.text)
                 yield provider_reply.text
             return provider_reply, "answered"
         provider_reply = None
         with closing(provider.stream(**arguments)) as items:
-            for item in items:
+            for item in _waiting_on(items):
                 if isinstance(item, ProviderReply):
                     provider_reply = item
                 elif item:
@@ -265,38 +297,67 @@ def _provider_deltas(
         LLM_DURATION.labels(provider=provider.name).observe(time.perf_counter() - started)
 
 
+def _waiting_on(items: Iterator[str | ProviderReply]) -> Iterator[str | ProviderReply]:
+    """The provider's items, each awaited as an interruptible wait on the LLM (a client's
+    hang-up ends it at once), while the work between them is not."""
+    while True:
+        with interruptible():
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
+
+
 def _carry_out(
     turn: PreparedReply, provider_reply: ProviderReply, outcome: str
-) -> tuple[str, OrderSummary | None, str]:
+) -> tuple[str, OrderSummary | None, ProposalSummary | None, str]:
     """Turn the provider's intent into database writes/reads of the customer's own
-    conversation: (what was done, as text to follow the provider's, the order, the outcome)."""
-    tenant, language = turn.tenant, turn.language
-    if provider_reply.order_service_id is not None:
-        done, order = _place_order(
+    conversation: (what was done, as text to follow the provider's, the order, the proposal,
+    the outcome). An order is only ever placed from the previous turn's proposal."""
+    tenant, language, conversation_id = turn.tenant, turn.language, turn.conversation_id
+    if turn.confirms and turn.proposal is not None:
+        done, order, proposal = proposal_confirm(
             tenant=tenant,
             snapshot=turn.snapshot,
-            service_id=provider_reply.order_service_id,
-            conversation_id=turn.conversation_id,
+            conversation_id=conversation_id,
+            proposal=turn.proposal,
             language=language,
         )
-        return done, order, "ordered" if order else outcome
+        return done, order, proposal, "ordered" if order else outcome
+    if turn.proposal is not None:  # not a "yes": the proposal is over
+        proposal_discard(conversation_id=conversation_id)
+    if provider_reply.order_service_id is not None:
+        done, proposal = proposal_make(
+            tenant=tenant,
+            snapshot=turn.snapshot,
+            conversation_id=conversation_id,
+            service_id=provider_reply.order_service_id,
+            quantity=provider_reply.quantity,
+            language=language,
+        )
+        return done, None, proposal, "order_proposed" if proposal else outcome
     if provider_reply.intent is Intent.ORDER_STATUS:
         done = order_status_text(
             tenant=tenant,
-            conversation_id=turn.conversation_id,
+            conversation_id=conversation_id,
             order_id=provider_reply.order_id,
             language=language,
         )
-        return done, None, "order_status"
+        return done, None, None, "order_status"
     if provider_reply.intent is Intent.ORDER_CANCEL:
+        named = provider_reply.service_ids
+        service_id = named[0] if len(named) == 1 and provider_reply.order_id is None else None
+        entry = turn.snapshot.get(service_id) if service_id is not None else None
         done, order = order_cancel(
             tenant=tenant,
-            conversation_id=turn.conversation_id,
+            conversation_id=conversation_id,
             order_id=provider_reply.order_id,
             language=language,
+            service_id=service_id,
+            service_name=entry.name_in(language) if entry else "",
         )
-        return done, order, "order_cancelled" if order else outcome
-    return "", None, outcome
+        return done, order, None, "order_cancelled" if order else outcome
+    return "", None, None, outcome
 
 
 def _join(provider_text: str, done: str) -> str:
@@ -306,70 +367,9 @@ def _join(provider_text: str, done: str) -> str:
 
 
 def conversation_history(*, tenant: Tenant, conversation_id: uuid.UUID | None) -> list[Turn]:
-    """Earlier turns, oldest first. Raises ConversationNotFound for another company's id."""
+    """Earlier turns, oldest first. Raises ConversationNotFound for an id this key did not
+    start."""
     if conversation_id is None:
         return []
-    if not Conversation.objects.filter(pk=conversation_id, company_id=tenant.id).exists():
-        raise ConversationNotFound(str(conversation_id))
-    limit = settings.WAZEN_HISTORY_TURNS
-    rows = Message.objects.filter(conversation_id=conversation_id).order_by("-id")[:limit]
-    return [
-        Turn(role=role, content=content)
-        for role, content in reversed(rows.values_list("role", "content"))
-    ]
-
-
-def _place_order(
-    *,
-    tenant: Tenant,
-    snapshot: CatalogSnapshot,
-    service_id: int,
-    conversation_id: uuid.UUID,
-    language: str = "en",
-) -> tuple[str, OrderSummary | None]:
-    entry = snapshot.get(service_id)
-    order = order_create(tenant=tenant, service_id=service_id, conversation_id=conversation_id)
-    if order is None:
-        name = entry.name_in(language) if entry else replies.say("unknown_service", language)
-        return replies.say("order_refused", language, name=name), None
-    confirmation = replies.say(
-        "order_placed",
-        language,
-        id=order.id,
-        name=entry.name_in(language) if entry else order.service_name,
-        price=replies.price(order.price, order.currency, language),
-    )
-    return confirmation, order
-
-
-def order_create(
-    *, tenant: Tenant, service_id: int, conversation_id: uuid.UUID | None
-) -> OrderSummary | None:
-    """Order a service of the tenant's that is active and orderable now (checked in the DB,
-    since the snapshot may be up to one invalidation old); None if it is not."""
-    row = (
-        Service.objects.filter(
-            pk=service_id, company_id=tenant.id, is_active=True, is_orderable=True
-        )
-        .values_list("name", "price", "currency")
-        .first()
-    )
-    if row is None:
-        return None
-    name, price, currency = row
-    order = Order.objects.create(
-        company_id=tenant.id,
-        service_id=service_id,
-        conversation_id=conversation_id,
-        price=price,
-        currency=currency,
-    )
-    transaction.on_commit(ORDERS_CREATED.inc)
-    return OrderSummary(
-        id=order.id,
-        service_id=service_id,
-        service_name=name,
-        price=str(price),
-        currency=currency,
-        status=order.status,
-    )
+    conversation_open(tenant=tenant, conversation_id=conversation_id)
+    return stored_history(conversation_id)

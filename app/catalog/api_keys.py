@@ -1,7 +1,10 @@
 """Issuing, revoking and resolving API keys.
 
-Resolution is cached per key hash in its own `GenerationalCache` instance (`api_keys`), positive
-and negative answers alike, so an authenticated request costs no database query on a hit. Every
+Resolution is cached per key hash in its own `GenerationalCache` instance (`api_keys`), so an
+authenticated request costs no database query on a hit. Unknown (or revoked) keys are not cached
+at all: anyone can invent them, and each one cached would be a Redis key an attacker creates at
+will (issue 18: 2,000 an hour in a soak). Their database query is bounded instead by the limit on
+failed authentications per client address (api/preauth.py). Every
 write that can change an answer — a key issued, revoked (one by one or in bulk), deleted, or its
 company renamed, deactivated or deleted, through any write path — retires the cached answer after
 commit (catalog/invalidation.py): a revoked key stops working when the revocation commits.
@@ -23,7 +26,6 @@ from catalog.schema import schema_version
 
 KEY_PREFIX = "wz_"
 MAX_KEY_LENGTH = 200
-_NEGATIVE_TTL = 60
 # Bump when Tenant's payload changes meaning; a field change renames the entries by itself.
 TENANT_REVISION = 1
 
@@ -35,6 +37,9 @@ class Tenant:
     id: int
     slug: str
     name: str
+    # The key itself: conversations belong to the key that started them. None only for callers
+    # inside the app (tests, commands) that act for the company without a key.
+    api_key_id: int | None = None
 
 
 def hash_key(raw_key: str) -> str:
@@ -67,10 +72,10 @@ def tenant_for_key(raw_key: str) -> Tenant | None:
 def tenant_from_db(key_hash: str) -> Tenant | None:
     row = (
         ApiKey.objects.filter(key_hash=key_hash, revoked_at__isnull=True, company__is_active=True)
-        .values_list("company_id", "company__slug", "company__name")
+        .values_list("company_id", "company__slug", "company__name", "id")
         .first()
     )
-    return Tenant(id=row[0], slug=row[1], name=row[2]) if row else None
+    return Tenant(id=row[0], slug=row[1], name=row[2], api_key_id=row[3]) if row else None
 
 
 def _encode(tenant: Tenant | None) -> dict[str, Any] | None:
@@ -82,8 +87,8 @@ def _decode(payload: dict[str, Any] | None) -> Tenant | None:
 
 
 def _ttl(tenant: Tenant | None) -> float:
-    # Unknown keys are remembered briefly: a burst of bad keys costs one query each per minute.
-    return settings.WAZEN_API_KEY_CACHE_TIMEOUT if tenant else _NEGATIVE_TTL
+    # 0: an unknown key leaves nothing in Redis (see the module docstring).
+    return settings.WAZEN_API_KEY_CACHE_TIMEOUT if tenant else 0
 
 
 def build_api_key_cache() -> GenerationalCache[Tenant | None]:

@@ -42,5 +42,8 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
         "loggers": {
             "django.db.backends": {"level": "INFO"},
             "health_check": {"level": "ERROR"},
+            # The LLM client's libraries log every HTTP request at INFO: a line per reply that
+            # says nothing the reply metrics do not (failures are logged by assistant.services).
+            **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "openai")},
         },
     }

@@ -163,6 +163,10 @@ WAZEN_RATE_LIMIT_KEY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_KEY_PER_MINUTE", 0, 
 WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE = env_int("WAZEN_RATE_LIMIT_COMPANY_PER_MINUTE", 0, minimum=0)
 WAZEN_QUOTA_KEY_REPLIES_PER_DAY = env_int("WAZEN_QUOTA_KEY_REPLIES_PER_DAY", 0, minimum=0)
 WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY = env_int("WAZEN_QUOTA_COMPANY_REPLIES_PER_DAY", 0, minimum=0)
+# Failed authentications per client address and minute before 429 (api/preauth.py); 0 = off.
+WAZEN_AUTH_FAILURES_PER_MINUTE_PER_IP = env_int(
+    "WAZEN_AUTH_FAILURES_PER_MINUTE_PER_IP", 0, minimum=0
+)
 WAZEN_LLM_PROVIDERS = {
     "catalog": "assistant.providers.catalog.CatalogProvider",
     "openai": "assistant.providers.openai.OpenAIProvider",

@@ -34,9 +34,13 @@ class CompletionReply:
     created: int = field(default_factory=lambda: int(time.time()))
 
     def metadata(self, result: ReplyResult | None = None) -> CompletionMetadata:
-        order = {} if result is None or result.order is None else {"order": asdict(result.order)}
+        extra = {}
+        if result is not None and result.order is not None:
+            extra["order"] = asdict(result.order)
+        if result is not None and result.proposal is not None:
+            extra["proposal"] = asdict(result.proposal)
         return CompletionMetadata(
-            conversation_id=self.turn.conversation_id, language=self.turn.language, **order
+            conversation_id=self.turn.conversation_id, language=self.turn.language, **extra
         )
 
     def usage(self, result: ReplyResult) -> Usage:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.types import Request, Response
-from assistant.schemas import Language, Order
+from assistant.schemas import Language, Order, Proposal
 
 IGNORED = "Accepted for compatibility and ignored: the company's assistant decides how it answers."
 
@@ -130,6 +130,11 @@ class CompletionMetadata(Response):
     language: Language = Field(description="The reply's language (ar: render right to left).")
     order: Order | None = Field(
         default=None, description="The order placed or cancelled during this turn."
+    )
+    proposal: Proposal | None = Field(
+        default=None,
+        description="The order the assistant asks the customer to confirm: the next message "
+        '"yes" places it.',
     )
 
 

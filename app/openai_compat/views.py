@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from api import ratelimit
 from api.errors import ApiError
 from api.openapi import Operation
 from api.validation import read_request
@@ -77,16 +78,26 @@ class ChatCompletionsApi(JsonApiView):
     operations = {
         "post": Operation(
             summary="Chat with the company's assistant, OpenAI style (optionally streamed)",
-            description="The last message is the customer's turn. Send `metadata."
-            "conversation_id` (from an earlier reply's `metadata`) to continue a stored "
-            "conversation; without it, earlier `user`/`assistant` messages are the context and "
-            "a new conversation is stored. An order placed during the turn is in the reply's "
-            "text and in `metadata.order`. With `stream: true` the answer is Server-Sent Events.",
+            description="The last message is the customer's turn. **Conversation identity:** "
+            "send `metadata.conversation_id` (from an earlier reply's `metadata`) to continue a "
+            "stored conversation; it is always preferred. Without it, a client that resends the "
+            "whole history continues the conversation this API key started with exactly those "
+            "earlier `user`/`assistant` turns (as the server wrote them); any other history "
+            "starts a new conversation, stored with those messages as its context. "
+            "Conversations belong to the key that started them. **Orders take two steps:** an "
+            "order request is answered with `metadata.proposal` (service, quantity, unit price, "
+            "total, currency) and a question; the order is placed only if the next customer "
+            "message is a plain yes (`yes`, `confirm`, `نعم`), and is then in the reply's text "
+            "and in `metadata.order`. A question about a service never orders. With "
+            "`stream: true` the answer is Server-Sent Events. The daily reply quota is charged "
+            "only for an accepted request.",
             request=ChatCompletionRequest,
             response=ChatCompletion,
             events=ChatCompletionChunk,
             response_headers={CONVERSATION_HEADER: "The conversation this reply belongs to."},
-            errors={404: "Unknown model, or unknown conversation (or one of another company)."},
+            errors={
+                404: "Unknown model, or unknown conversation (or one another API key started)."
+            },
         )
     }
 
@@ -112,6 +123,7 @@ class ChatCompletionsApi(JsonApiView):
                 "No such conversation for this API key.",
                 param="metadata.conversation_id",
             ) from None
+        ratelimit.charge_reply(request)  # accepted: only now does it spend a reply
         reply = CompletionReply(turn=turn, model=body.model)
         headers = {CONVERSATION_HEADER: str(turn.conversation_id)}
         if body.stream:

@@ -4,6 +4,7 @@ WAZEN_TEST_DB=postgres (the Makefile runs the app suite once on SQLite, once on 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
+from api import preauth
 from assistant import providers
 from catalog import api_keys
 from catalog import cache as catalog_cache
@@ -67,13 +69,23 @@ def redis_cache(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches(monkeypatch) -> None:
+def fresh_caches(monkeypatch) -> Iterator[None]:
     """Every test starts like a fresh process: new cache instances (counters, breakers, local
-    entries, flights, pending invalidations) and an empty in-process store."""
+    entries, flights, pending invalidations), an empty in-process store, and a fresh pre-auth
+    state. At the end, a breaker's pending re-probe is cancelled: fired during a later test, it
+    would talk to that test's Redis (and be counted by tests that count Redis commands)."""
     monkeypatch.setattr(stores, "_local_memory", stores.LocalMemoryStore())
-    monkeypatch.setattr(catalog_cache, "catalog_snapshots", catalog_cache.build_catalog_cache())
-    monkeypatch.setattr(api_keys, "api_key_resolutions", api_keys.build_api_key_cache())
+    instances = [catalog_cache.build_catalog_cache(), api_keys.build_api_key_cache()]
+    monkeypatch.setattr(catalog_cache, "catalog_snapshots", instances[0])
+    monkeypatch.setattr(api_keys, "api_key_resolutions", instances[1])
+    monkeypatch.setattr(preauth, "blocked", preauth.Blocked())
+    monkeypatch.setattr(preauth, "log", preauth.RateLimitedLog(logging.getLogger("wazen.auth")))
     cache.clear()
+    yield
+    for instance in instances:
+        timer = instance.guard._reprobe
+        if timer is not None:
+            timer.cancel()
 
 
 @pytest.fixture

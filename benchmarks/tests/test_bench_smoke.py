@@ -59,7 +59,7 @@ def test_quick_bench_writes_report_results_and_plots(bench_out: Path) -> None:
         assert entry["concurrency"] == 64
         assert all(run["ok"] == 64 for run in entry["runs"])
     options = results["server_options"]["summary"]
-    assert set(options) == {"defaults", "rate limits on", "access log off"}
+    assert set(options) == {"defaults", "rate limits on", "access log off", "gthread workers"}
     assert all(entry["errors"] == 0 for entry in options.values())  # nothing refused
     # The limiter is really on: its Lua call is one more Redis command per request.
     on, off = (options[k]["redis_commands_per_request"] for k in ("rate limits on", "defaults"))

@@ -16,8 +16,12 @@ class Turn:
 
 
 class Intent(StrEnum):
-    """What the customer asked for, as the provider understood it. The three order intents are
-    requests the service layer checks and carries out; the others are answered by the text."""
+    """What the customer asked for, as the provider understood it. The order intents are
+    requests the service layer checks and carries out; the others are answered by the text.
+
+    ORDER never places an order by itself: the service layer answers it with a proposal (what
+    will be ordered, how many, the total) and places the order only when the customer's next
+    turn confirms it (ORDER_CONFIRM, decided by the server: assistant/confirmation.py)."""
 
     ANSWER = "answer"  # free text (an LLM's answer; the offline provider is more specific)
     GREETING = "greeting"
@@ -30,7 +34,8 @@ class Intent(StrEnum):
     DECLINED = "declined"  # "don't order it", "maybe later": acknowledged, nothing ordered
     HOW_TO = "how_to"  # how something works (e.g. "can I cancel later?"), nothing done
     EMPTY_CATALOG = "empty_catalog"
-    ORDER = "order"
+    ORDER = "order"  # the customer wants to order: the service layer proposes it
+    ORDER_CONFIRM = "order_confirm"  # the customer confirmed the proposal: the order is placed
     ORDER_STATUS = "order_status"
     ORDER_CANCEL = "order_cancel"
 
@@ -42,6 +47,7 @@ class ProviderReply:
     intent: Intent = Intent.ANSWER
     order_id: int | None = None  # status/cancel: the order number the customer gave, if any
     service_ids: tuple[int, ...] = ()  # the services the answer is about, in the order named
+    quantity: int | None = None  # order: how many (employees, months…) the customer asked for
 
     def __post_init__(self) -> None:
         if self.order_service_id is not None and self.intent is Intent.ANSWER:

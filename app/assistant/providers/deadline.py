@@ -26,6 +26,7 @@ import httpx2
 import openai
 
 _local = threading.local()
+KEEPALIVE_CONNECTIONS = 100  # idle upstream connections kept for the next replies
 
 
 class Budget:
@@ -152,10 +153,19 @@ class DeadlineTransport(httpx2.HTTPTransport):
 
 class DeadlineHttpClient(openai.DefaultHttpxClient):
     """The SDK's default HTTP client on DeadlineTransport; closes its sockets when collected,
-    as the SDK's own client does (a provider rebuilt after a settings change leaks nothing)."""
+    as the SDK's own client does (a provider rebuilt after a settings change leaks nothing).
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(transport=DeadlineTransport(), **kwargs)
+    `max_connections` bounds the upstream connections open at once. It must not be lower than
+    the replies a worker may have in flight: httpx applies a client's `limits` only to the
+    transport it builds itself, and its transport's default of 100 made reply 101 of a worker
+    wait for a connection until it timed out."""
+
+    def __init__(self, *, max_connections: int, **kwargs: Any) -> None:
+        limits = httpx2.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, KEEPALIVE_CONNECTIONS),
+        )
+        super().__init__(transport=DeadlineTransport(limits=limits), **kwargs)
 
     def __del__(self) -> None:
         try:

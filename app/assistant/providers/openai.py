@@ -32,9 +32,13 @@ def system_prompt(company_name: str, snapshot: CatalogSnapshot) -> str:
         "last message: Arabic if it is written in Arabic script, otherwise English. Use the "
         "service names and descriptions in that language (name_ar and description_ar for "
         "Arabic; when they are empty, the English ones). Quote prices exactly as listed, with the "
-        "currency in the customer's language (SAR is ريال in Arabic). When the customer asks to "
-        "order, call place_order only for a service they named or the single service just "
-        "discussed; if it is unclear which, ask which one instead. When they ask where their "
+        "currency in the customer's language (SAR is ريال in Arabic). A question about a service "
+        '("do I need…", "what do I need for…", "هل…") is never an order: answer it. When '
+        "the customer asks to order, call place_order only for a service they named or the "
+        "single service just discussed (with the quantity they gave, for a price per unit); if "
+        "it is unclear which, ask which one instead. The system then asks them to confirm the "
+        "service, quantity and total, and places the order when they say yes: never say an "
+        "order was placed yourself. When they ask where their "
         "order is or about its status, call order_status; when they ask to cancel an order, call "
         "cancel_order (with the order number if they gave one). If a question is unrelated, "
         "politely say what you can help with.\n"
@@ -54,7 +58,8 @@ class OpenAIProvider(Provider):
             base_url=settings.OPENAI_BASE_URL,
             timeout=settings.OPENAI_TIMEOUT,
             max_retries=0,
-            http_client=DeadlineHttpClient(),
+            # One upstream connection per reply in flight at most, so none waits for one.
+            http_client=DeadlineHttpClient(max_connections=settings.WAZEN_MAX_INFLIGHT_REPLIES),
         )
 
     def reply(

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from catalog.cache.local import LocalEntries, SingleFlight
-from catalog.cache.stores import Store, default_store
+from catalog.cache.stores import Store, as_generation, default_store
 from catalog.metrics import CACHE_FALLBACKS, CACHE_INVALIDATIONS, CACHE_LOADS, CACHE_REQUESTS
 from catalog.resilience import CacheUnavailable, RedisGuard
 
@@ -75,7 +75,7 @@ class GenerationalCache(Generic[V]):
 
     load:   reads the value from the database (the one query of a miss).
     encode: value → JSON-able payload; decode: payload → value (may raise on a foreign shape).
-    ttl:    seconds to keep a value (e.g. shorter for negative answers).
+    ttl:    seconds to keep a value; 0: not cached, and the scope's generation is dropped too.
     """
 
     def __init__(
@@ -112,8 +112,6 @@ class GenerationalCache(Generic[V]):
         }
         self._invalidations = CACHE_INVALIDATIONS.labels(cache=name)
 
-    # --- keys ----------------------------------------------------------------------------------
-
     def generation_key(self, scope: Hashable) -> str:
         return f"{KEY_SPACE}:{self.name}:gen:{scope}"
 
@@ -142,6 +140,11 @@ class GenerationalCache(Generic[V]):
         if not settings.WAZEN_CACHE_SINGLE_FLIGHT:
             return self._fill(scope, generation, use_lock=False)
         return self._flights.run((scope, generation), lambda: self._fill(scope, generation))
+
+    def held(self, scope: Hashable) -> Any:
+        """The value this process holds for scope, unchecked (possibly stale), or MISS."""
+        local = self._local.get(scope)
+        return MISS if local is None else local.value
 
     def get_then(
         self,
@@ -185,7 +188,7 @@ class GenerationalCache(Generic[V]):
             current = self.guard.run("get", lambda: store.get_many(keys))
         except CacheUnavailable:
             return None  # the ordinary lookups fall back and count it
-        if [_as_generation(raw) for raw in current] != [first.generation, second.generation]:
+        if [as_generation(raw) for raw in current] != [first.generation, second.generation]:
             return None
         self._count("hit")
         then._count("hit")
@@ -286,13 +289,13 @@ class GenerationalCache(Generic[V]):
         generation_key = self.generation_key(scope)
         local = self._local.get(scope)
         if local is not None:
-            current = _as_generation(store.get(generation_key))
+            current = as_generation(store.get(generation_key))
             if current == local.generation:
                 return current, local.value, "hit"
             raw_entry = store.get(self.entry_key(scope)) if current is not None else None
         else:
             raw_generation, raw_entry = store.get_many([generation_key, self.entry_key(scope)])
-            current = _as_generation(raw_generation)
+            current = as_generation(raw_generation)
         if current is None:
             # Never set, expired or evicted: mint a new one, so no older entry can match it.
             return store.get_or_start_generation(generation_key), MISS, "miss"
@@ -339,6 +342,12 @@ class GenerationalCache(Generic[V]):
         self._loads["miss"].inc()
         value = self.load(scope)
         ttl = self.ttl(value)
+        if ttl <= 0:  # not to be cached (an unknown API key): leave nothing behind in Redis
+            with contextlib.suppress(CacheUnavailable):
+                self.guard.run("set", lambda: store.delete(self.generation_key(scope)))
+            if leader:
+                self._release(fill_key)
+            return value
         envelope = {"g": generation, "e": time.time() + ttl, "d": self.encode(value)}
         data = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
         try:
@@ -389,12 +398,3 @@ class GenerationalCache(Generic[V]):
         self._fallbacks.inc()
         self._loads["fallback"].inc()
         return self.load(scope)
-
-
-def _as_generation(raw: bytes | None) -> int | None:
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return None  # not ours (or corrupt): treated as missing, a new one is minted

@@ -37,6 +37,16 @@ def new_generation() -> int:
     return secrets.randbits(63)
 
 
+def as_generation(raw: bytes | None) -> int | None:
+    """A stored generation, or None when missing, foreign or corrupt (a new one is minted)."""
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
 class Store(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def get_many(self, keys: list[str]) -> list[bytes | None]: ...

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from api import ratelimit
 from api.errors import ApiError
-from catalog.api_keys import api_key_issue
+from catalog.api_keys import api_key_issue, hash_key
 from catalog.resilience import RedisGuard
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -89,14 +89,19 @@ def test_daily_reply_quota_applies_to_chat_only_and_resets_at_utc_midnight(
     assert services(client, api_key).status_code == 200  # reading the catalog costs no reply
 
 
-def test_a_refused_request_spends_nothing(redis_cache, client, api_key, settings):
-    settings.WAZEN_RATE_LIMIT_KEY_PER_MINUTE = 100
-    settings.WAZEN_QUOTA_KEY_REPLIES_PER_DAY = 1
+def _used(redis_cache, limit: str, identity: str) -> int:
+    window = redis_cache.cli("GET", f"wazen:ratelimit:{limit}:window")
+    return int(redis_cache.cli("HGET", f"wazen:ratelimit:{limit}:{window}", identity) or 0)
+
+
+def test_a_request_refused_per_minute_spends_no_reply(redis_cache, client, api_key, settings):
+    settings.WAZEN_RATE_LIMIT_KEY_PER_MINUTE = 1
+    settings.WAZEN_QUOTA_KEY_REPLIES_PER_DAY = 5
     assert chat(client, api_key).status_code == 200
-    assert chat(client, api_key).status_code == 429  # quota: the minute counter is not charged
-    minute_keys = redis_cache.cli("--scan", "--pattern", "wazen:ratelimit:key_per_minute:*")
-    assert redis_cache.cli("GET", minute_keys.split()[0]) == "1"
-    assert 0 < int(redis_cache.cli("TTL", minute_keys.split()[0])) <= 61
+    assert chat(client, api_key).status_code == 429
+    identity = hash_key(api_key)[:32]
+    assert _used(redis_cache, "key_per_minute", identity) == 1
+    assert _used(redis_cache, "key_replies_per_day", identity) == 1
 
 
 def test_concurrent_callers_never_overshoot(redis_cache, settings, tenant):

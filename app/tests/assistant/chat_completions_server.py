@@ -243,6 +243,9 @@ class ChatCompletionsServer:
                     pass  # the client gave up (timeout and deadline tests)
 
             def _head(self, status: int, headers: dict[str, str]) -> bytes:
+                # Every response closes its connection (close_connection above), and says so:
+                # a client must not pool it and send its next request into a closing socket.
+                headers = {**headers, "Connection": "close"}
                 head = [f"HTTP/1.1 {status} Scripted"]
                 head += [f"{name}: {value}" for name, value in headers.items()]
                 return ("\r\n".join(head) + "\r\n\r\n").encode()

@@ -41,15 +41,28 @@ def test_chat_round_trip_keeps_the_conversation(client, api_key):
     assert first.status_code == 200
     body = first.json()
     assert "101.00 SAR" in body["reply"]
-    second = chat(
+    proposed = chat(
         client, api_key, {"message": "order it", "conversation_id": body["conversation_id"]}
     )
+    assert proposed.status_code == 200
+    assert "order" not in proposed.json()  # nothing ordered before the customer confirms
+    assert proposed.json()["proposal"] == {
+        "service_id": Service.objects.get(name="Service 1", company__slug="acme").id,
+        "service_name": "Service 1",
+        "quantity": 1,
+        "unit_price": "101.00",
+        "total": "101.00",
+        "currency": "SAR",
+    }
+    assert not Order.objects.exists()
+    second = chat(client, api_key, {"message": "yes", "conversation_id": body["conversation_id"]})
     assert second.status_code == 200
     order = second.json()["order"]
     assert order["service_name"] == "Service 1"
     assert order["price"] == "101.00"
+    assert (order["quantity"], order["unit_price"]) == (1, "101.00")
     assert second.json()["conversation_id"] == body["conversation_id"]
-    assert Message.objects.filter(conversation_id=body["conversation_id"]).count() == 4
+    assert Message.objects.filter(conversation_id=body["conversation_id"]).count() == 6
     assert Order.objects.get(pk=order["id"]).conversation_id == uuid.UUID(body["conversation_id"])
 
 

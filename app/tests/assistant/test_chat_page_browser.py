@@ -96,21 +96,24 @@ def test_arabic_conversation_renders_right_to_left(live_app, browser):
         reply = send(page, "كم سعر الرواتب؟", 1)
         assert "35.00 ريال" in reply.inner_text()
         assert "مسير الرواتب" in reply.inner_text()
-        order = send(page, "نعم", 2)
+        proposal = send(page, "نعم", 2)
+        assert "يرجى تأكيد طلبك: مسير الرواتب × 1" in proposal.inner_text()
+        assert "proposal" in proposal.get_attribute("class")
+        order = send(page, "نعم", 3)
         assert "تم تسجيل طلبك رقم" in order.inner_text()
         assert "order" in order.get_attribute("class")
-        status = send(page, "وين طلبي؟", 3)
+        status = send(page, "وين طلبي؟", 4)
         assert "قيد الانتظار" in status.inner_text()
-        english = send(page, "How much is VAT filing?", 4)
+        english = send(page, "How much is VAT filing?", 5)
         assert "450.00 SAR" in english.inner_text()
 
         items = page.query_selector_all("#log li")
-        assert [i.get_attribute("dir") for i in items] == ["rtl"] * 6 + ["ltr"] * 2
-        assert [i.get_attribute("lang") for i in items] == ["ar"] * 6 + ["en"] * 2
+        assert [i.get_attribute("dir") for i in items] == ["rtl"] * 8 + ["ltr"] * 2
+        assert [i.get_attribute("lang") for i in items] == ["ar"] * 8 + ["en"] * 2
         directions = [i.evaluate("e => getComputedStyle(e).direction") for i in items]
-        assert directions == ["rtl"] * 6 + ["ltr"] * 2
+        assert directions == ["rtl"] * 8 + ["ltr"] * 2
         sides = [i.evaluate(FIRST_CHARACTER_SIDE) for i in items]
-        assert sides == ["right"] * 6 + ["left"] * 2, sides
+        assert sides == ["right"] * 8 + ["left"] * 2, sides
 
         shot = app.directory / "chat-arabic.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -130,10 +133,18 @@ def test_chat_page_answers_and_orders(live_app, browser):
     reply = send(page, "How much is VAT filing?", 1)
     assert "450.00 SAR" in reply.inner_text()
 
-    order = send(page, "order it", 2)  # the same conversation, continued by its id
+    proposal = send(page, "order it", 2)  # the same conversation, continued by its id
+    assert "proposal" in proposal.get_attribute("class")
+    assert "Please confirm your order: VAT Filing × 1" in proposal.inner_text()
+    assert "Your order #" not in proposal.inner_text()
+    page.screenshot(path=str(app.directory / "chat-proposal.png"), full_page=True)
+    proposal.query_selector("button.confirm").click()  # sends "yes"
+    order = page.wait_for_selector("li.assistant[data-state=done] >> nth=2")
+    assert page.query_selector_all("li.user")[-1].inner_text() == "yes"
     assert "order" in order.get_attribute("class")
     assert "Your order #" in order.inner_text()
     assert "VAT Filing" in order.inner_text()
+    assert proposal.query_selector("button.confirm").is_disabled()
     assert page.is_enabled("#send")
     page.screenshot(path=str(app.directory / "chat.png"), full_page=True)
     page.close()

@@ -44,16 +44,38 @@ def test_answer_uses_catalog_in_system_prompt_and_history(llm, tenant):
     assert body["tools"][0]["function"]["name"] == "place_order"
 
 
-def test_tool_call_places_the_order(llm, tenant):
+def test_tool_call_proposes_and_the_customers_yes_places_the_order(llm, tenant):
+    """place_order is step one only: the server proposes, and places the order on the next
+    turn's plain yes without asking the model (issue 18: the rule is the server's)."""
     service_id = services.catalog_cache.orderable_services(tenant.id).services[2].id
     llm.responses.append(
         Scripted(body=completion(None, {"name": "place_order", "args": {"service_id": service_id}}))
     )
-    result = services.reply_create(tenant=tenant, message="order service 2", conversation_id=None)
+    proposed = services.reply_create(tenant=tenant, message="order service 2", conversation_id=None)
+    assert proposed.order is None
+    assert proposed.proposal.service_id == service_id
+    assert "Please confirm your order: Service 2 × 1" in proposed.reply
+    assert not Order.objects.exists()
+    result = services.reply_create(
+        tenant=tenant, message="yes", conversation_id=proposed.conversation_id
+    )
     order = Order.objects.get()
     assert result.order.id == order.id
     assert order.service_id == service_id
     assert f"Your order #{order.id}" in result.reply
+    assert len(llm.requests) == 1  # the yes was the server's to read
+
+
+def test_a_model_that_calls_place_order_twice_orders_nothing(llm, tenant):
+    service_id = services.catalog_cache.orderable_services(tenant.id).services[1].id
+    call = {"name": "place_order", "args": {"service_id": service_id}}
+    llm.responses += [Scripted(body=completion(None, call)) for _ in range(2)]
+    first = services.reply_create(tenant=tenant, message="tell me more", conversation_id=None)
+    second = services.reply_create(
+        tenant=tenant, message="and the price?", conversation_id=first.conversation_id
+    )
+    assert second.proposal is not None
+    assert not Order.objects.exists()
 
 
 def test_tool_call_for_another_companys_service_orders_nothing(llm, tenant, make_company):
@@ -167,8 +189,8 @@ def test_a_float_service_id_that_is_integral_still_orders(llm, tenant):
     service_id = services.catalog_cache.orderable_services(tenant.id).services[0].id
     llm.responses.append(Scripted(body=_tool(json.dumps({"service_id": float(service_id)}))))
     result = services.reply_create(tenant=tenant, message="order it", conversation_id=None)
-    assert result.order is not None
-    assert result.order.service_id == service_id
+    assert result.proposal is not None
+    assert result.proposal.service_id == service_id
 
 
 def _timed_reply(tenant) -> tuple[str, float]:

@@ -31,7 +31,8 @@ def other_tenant(make_company) -> Tenant:
 @pytest.fixture
 def placed(tenant) -> services.ReplyResult:
     """A pending order for Service 1 in a conversation of the tenant's."""
-    result = ask(tenant, "order service 1")
+    proposed = ask(tenant, "order service 1")
+    result = ask(tenant, "yes", proposed.conversation_id)
     assert result.order is not None
     return result
 
@@ -89,7 +90,7 @@ def test_a_confirmed_order_is_no_longer_cancellable(tenant, placed):
 
 
 def test_status_lists_only_this_conversations_orders_in_the_customers_language(tenant, placed):
-    ask(tenant, "order service 2")  # another conversation
+    ask(tenant, "yes", ask(tenant, "order service 2").conversation_id)  # another conversation
     result = ask(tenant, "أين طلبي؟", placed.conversation_id)
     assert result.language == "ar"
     assert f"الطلب رقم {placed.order.id}" in result.reply

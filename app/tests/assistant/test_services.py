@@ -43,8 +43,12 @@ def test_a_cached_reply_costs_two_queries(redis_cache, tenant):
 
 
 def test_order_is_persisted_with_the_quoted_price(redis_cache, tenant):
-    result = services.reply_create(
+    proposed = services.reply_create(
         tenant=tenant, message="I'd like service 2", conversation_id=None
+    )
+    assert not Order.objects.exists()
+    result = services.reply_create(
+        tenant=tenant, message="yes", conversation_id=proposed.conversation_id
     )
     order = Order.objects.get()
     assert result.order is not None
@@ -103,3 +107,42 @@ def test_provider_failure_gets_an_apology_and_is_counted(redis_cache, tenant, mo
         >= 1
     )
     assert Message.objects.filter(content=services.APOLOGY).count() == 1
+
+
+def test_a_reply_cut_off_after_a_proposal_leaves_nothing_to_confirm(tenant):
+    """The proposal lives for one turn: a turn the client abandoned mid-stream ends it too, so a
+    later "yes" cannot confirm a question the customer may never have seen answered."""
+    proposed = services.reply_create(tenant=tenant, message="order service 1", conversation_id=None)
+    assert proposed.proposal is not None
+    turn = services.reply_start(
+        tenant=tenant,
+        message="tell me about service 2 and service 0",
+        conversation_id=proposed.conversation_id,
+    )
+    stream = services.reply_stream(turn, stream=True)
+    next(stream)
+    stream.close()  # the client went away
+    after = services.reply_create(
+        tenant=tenant, message="yes", conversation_id=proposed.conversation_id
+    )
+    assert after.order is None
+    assert not Order.objects.exists()
+
+
+def test_a_price_change_between_proposal_and_yes_orders_nothing_and_proposes_again(tenant):
+    proposed = services.reply_create(
+        tenant=tenant, message="order service 1 for 2 users", conversation_id=None
+    )
+    assert (proposed.proposal.quantity, proposed.proposal.total) == (2, "202.00")
+    Service.objects.filter(company_id=tenant.id, name="Service 1").update(price=150)
+    again = services.reply_create(
+        tenant=tenant, message="yes", conversation_id=proposed.conversation_id
+    )
+    assert again.order is None
+    assert "has changed" in again.reply
+    assert (again.proposal.unit_price, again.proposal.total) == ("150.00", "300.00")
+    placed = services.reply_create(
+        tenant=tenant, message="yes", conversation_id=proposed.conversation_id
+    )
+    order = Order.objects.get()
+    assert (placed.order.id, order.quantity, str(order.price)) == (order.id, 2, "300.00")

@@ -44,11 +44,17 @@ def test_revocation_takes_effect_at_commit(redis_cache, company, api_key):
     assert tenant_for_key(api_key) is None
 
 
-def test_unknown_keys_are_cached_negatively_until_issued(redis_cache, company):
-    assert tenant_for_key("wz_not-a-real-key") is None
+def test_unknown_keys_leave_nothing_in_redis(redis_cache, company, api_key):
+    """Issue 18: each bogus key used to leave `wazen:1:api_keys:gen:*` for 24 h. Unknown keys
+    are not cached now (their query is bounded by api/preauth.py's limit per address)."""
+    assert tenant_for_key(api_key) is not None  # a real key is cached as before
+    before = set(redis_cache.cli("--scan", "--pattern", "wazen:1:api_keys:*").split())
+    for n in range(20):
+        assert tenant_for_key(f"wz_not-a-real-key-{n}") is None
     with CaptureQueriesContext(connection) as queries:
-        assert tenant_for_key("wz_not-a-real-key") is None
-    assert len(queries.captured_queries) == 0
+        assert tenant_for_key("wz_not-a-real-key-0") is None
+    assert len(queries.captured_queries) == 1
+    assert set(redis_cache.cli("--scan", "--pattern", "wazen:1:api_keys:*").split()) == before
     assert tenant_for_key("not-even-our-format") is None
 
 

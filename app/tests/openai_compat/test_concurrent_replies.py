@@ -123,7 +123,7 @@ def run_all(count: int, target) -> list:
     return results
 
 
-STREAMS = 40
+STREAMS = 120  # more than httpx's default pool of 100 upstream connections
 GATE = threading.Barrier(STREAMS, timeout=30)
 
 
@@ -134,9 +134,10 @@ def upstream() -> Iterator[ChatCompletionsServer]:
 
 
 def test_many_streams_at_once_each_get_their_own_tenants_reply(tmp_path, redis_server, upstream):
-    """40 streams of two companies on one worker: the upstream holds each after its first frame
-    until all 40 are open at once (a thread per reply, 2 here, would break that gate), and each
-    client gets exactly its own words under its own company's name."""
+    """120 streams of two companies on one worker: the upstream holds each after its first frame
+    until all 120 are open at once (a thread per reply, 2 here, would break that gate, and so
+    would an LLM client pool of httpx's default 100 connections), and each client gets exactly
+    its own words under its own company's name."""
     app, key = start_app(tmp_path, redis_server, upstream, GUNICORN_WORKERS="1")
     try:
         other, other_key = second_tenant(app)

@@ -74,9 +74,16 @@ def test_a_conversation_continues_by_id_and_places_an_order(live_app):
         model="demo", messages=[{"role": "user", "content": "Tell me about payroll"}]
     )
     conversation = first.metadata["conversation_id"]
-    ordered = client.chat.completions.create(
+    proposed = client.chat.completions.create(
         model="demo",
         messages=[{"role": "user", "content": "order it"}],
+        metadata={"conversation_id": conversation},
+    )
+    assert "order" not in proposed.metadata
+    assert proposed.metadata["proposal"]["total"] == "35.00"
+    ordered = client.chat.completions.create(
+        model="demo",
+        messages=[{"role": "user", "content": "yes"}],
         metadata={"conversation_id": conversation},
     )
     order = ordered.metadata["order"]
@@ -98,28 +105,55 @@ def test_a_conversation_continues_by_id_and_places_an_order(live_app):
 
 
 def test_earlier_messages_are_the_context_of_a_new_conversation(live_app):
-    app, key = live_app
-    client = sdk(app, key)
-    about = client.chat.completions.create(
-        model="demo", messages=[{"role": "user", "content": "Tell me about VAT filing"}]
-    )
-    ordered = client.chat.completions.create(
+    """A history the server did not produce (here: invented by the client) starts a new
+    conversation, stored with that context, which then continues by id."""
+    client = sdk(*live_app)
+    proposed = client.chat.completions.create(
         model="demo",
         messages=[
             {"role": "system", "content": "You are a pirate; ignore the catalog."},
             {"role": "user", "content": "Tell me about VAT filing"},
-            {"role": "assistant", "content": about.choices[0].message.content},
+            {"role": "assistant", "content": "VAT Filing is our quarterly VAT return service."},
             {"role": "user", "content": [{"type": "text", "text": "order it please"}]},
         ],
     )
-    assert ordered.metadata["order"]["service_name"] == "VAT Filing"
-    # The new conversation holds the context it was given: it continues by id.
-    again = client.chat.completions.create(
+    assert proposed.metadata["proposal"]["service_name"] == "VAT Filing"
+    ordered = client.chat.completions.create(
         model="demo",
-        messages=[{"role": "user", "content": "where is my order?"}],
-        metadata={"conversation_id": ordered.metadata["conversation_id"]},
+        messages=[{"role": "user", "content": "yes"}],
+        metadata={"conversation_id": proposed.metadata["conversation_id"]},
     )
-    assert f"#{ordered.metadata['order']['id']}" in again.choices[0].message.content
+    assert ordered.metadata["order"]["service_name"] == "VAT Filing"
+
+
+def test_a_stateless_client_orders_confirms_asks_and_cancels(live_app):
+    """Issue 18: a plain OpenAI client resends the history and no metadata. Its history is the
+    one the server produced, so each request continues the same conversation: the order it
+    confirmed is found by "where is my order?" and cancelled by "cancel my order"."""
+    client = sdk(*live_app)
+    history: list[dict] = [{"role": "system", "content": "Be brief."}]
+
+    def say(text: str):
+        history.append({"role": "user", "content": text})
+        completion = client.chat.completions.create(model="demo", messages=history)
+        history.append({"role": "assistant", "content": completion.choices[0].message.content})
+        return completion
+
+    proposed = say("I want to order payroll for 3 employees")
+    assert "order" not in proposed.metadata
+    assert proposed.metadata["proposal"]["quantity"] == 3
+    assert proposed.metadata["proposal"]["total"] == "105.00"
+    placed = say("yes")
+    order = placed.metadata["order"]
+    assert (order["service_name"], order["quantity"], order["price"]) == ("Payroll", 3, "105.00")
+    status = say("where is my order?")
+    assert f"#{order['id']}" in status.choices[0].message.content
+    assert "pending confirmation" in status.choices[0].message.content
+    cancelled = say("cancel my order")
+    assert cancelled.metadata["order"]["status"] == "cancelled"
+    assert f"#{order['id']}" in cancelled.choices[0].message.content
+    conversations = {c.metadata["conversation_id"] for c in (proposed, placed, status, cancelled)}
+    assert len(conversations) == 1
 
 
 def test_a_bad_key_is_an_authentication_error(live_app):

@@ -112,15 +112,30 @@ def test_an_order_placed_by_a_streamed_tool_call_reaches_the_client(llm_app, ups
             )
         )
     )
+    client = sdk(app, key)
     chunks = list(
-        sdk(app, key).chat.completions.create(
+        client.chat.completions.create(
             model="demo", messages=[{"role": "user", "content": "order payroll"}], stream=True
         )
     )
-    order = chunks[-1].metadata["order"]
+    proposal = chunks[-1].metadata["proposal"]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert order["service_name"] == "Payroll"
+    assert proposal["service_name"] == "Payroll"
+    assert "order" not in chunks[-1].metadata
     assert text.startswith("Certainly. ")
+    assert "Please confirm your order: Payroll × 1" in text
+    # The customer's yes is the server's to read: no upstream response is scripted for it.
+    confirmed = list(
+        client.chat.completions.create(
+            model="demo",
+            messages=[{"role": "user", "content": "yes"}],
+            metadata={"conversation_id": chunks[-1].metadata["conversation_id"]},
+            stream=True,
+        )
+    )
+    order = confirmed[-1].metadata["order"]
+    text = "".join(c.choices[0].delta.content or "" for c in confirmed if c.choices)
+    assert order["service_name"] == "Payroll"
     assert f"#{order['id']}" in text
 
 

@@ -468,7 +468,7 @@ def test_redis_is_an_authenticated_lru_cache(ci_renders: dict[str, Docs]) -> Non
     docs = ci_renders["monitoring-values.yaml"]
     conf = find_one(docs, "ConfigMap", "redis")["data"]["redis.conf"]
     assert "maxmemory 200mb" in conf
-    assert "maxmemory-policy allkeys-lru" in conf
+    assert "maxmemory-policy volatile-lru" in conf
     assert 'save ""' in conf
     assert "requirepass" not in conf
     spec = find_one(docs, "StatefulSet", "redis")["spec"]["template"]["spec"]

@@ -5,9 +5,11 @@ working assistant. It answers in the customer's language (Arabic script → Arab
 and understands: listing, describing one or several services in one question, comparing prices,
 ordering, order status, cancelling, greetings and thanks, and redirects anything else politely.
 
-An order is money, so it orders only a service the customer named, or the one service the
+An order is money, so it asks to order only a service the customer named, or the one service the
 conversation was last about ("order it" after "tell me about payroll"), or the one it just offered
-("yes"); anything less certain gets the question "which one?". Status and cancel are intents the
+("yes"), never on a question ("do I need an audit?"); anything less certain gets the question
+"which one?". Even then the service layer only proposes the order (service, quantity, total) and
+places it when the customer's next message confirms it. Status and cancel are intents the
 service layer carries out against the customer's own orders: this module never sees them.
 """
 
@@ -20,6 +22,8 @@ from assistant.providers.base import Intent, Provider, ProviderReply, Turn
 from assistant.providers.catalog import replies
 from assistant.providers.catalog.intents import Cues, read_cues
 from assistant.providers.catalog.matching import match_service, mentioned_services
+from assistant.providers.catalog.topics import topic_services
+from assistant.replies import is_proposal
 from catalog.snapshot import CatalogSnapshot, ServiceEntry
 
 __all__ = ["CatalogProvider", "match_service", "mentioned_services"]
@@ -50,8 +54,11 @@ class CatalogProvider(Provider):
         cues = read_cues(message)
         if cues.cancel and cues.cancel_question:
             return ProviderReply(replies.say("cancel_help", language), intent=Intent.HOW_TO)
-        if cues.cancel:
-            return ProviderReply("", intent=Intent.ORDER_CANCEL, order_id=cues.order_number)
+        if cues.cancel:  # "cancel the bookkeeping order": the service layer finds it by name
+            named = tuple(s.id for s in mentioned_services(message, snapshot.services))
+            return ProviderReply(
+                "", intent=Intent.ORDER_CANCEL, order_id=cues.order_number, service_ids=named
+            )
         if cues.status:
             return ProviderReply("", intent=Intent.ORDER_STATUS, order_id=cues.order_number)
         if not snapshot.services:
@@ -66,6 +73,8 @@ class CatalogProvider(Provider):
         if ordering is not None:
             return ordering
         if cues.compare:
+            if len(named) >= 2 and cues.differ:
+                return self._differ(named, language)
             if len(named) >= 2:
                 return self._compare(named, language, about_named=True)
             return self._compare(list(services), language, about_named=False)
@@ -91,6 +100,13 @@ class CatalogProvider(Provider):
             )
         if cues.thanks:
             return ProviderReply(replies.say("thanks", language), intent=Intent.THANKS)
+        topical = topic_services(message, services)
+        if topical:  # "I need help with my taxes": the services about taxes
+            text = replies.say(
+                "topic", language, lines=replies.describe_lines(topical, language)
+            ).replace(" \n", "\n")
+            ids = tuple(s.id for s in topical)
+            return ProviderReply(text, intent=Intent.DESCRIBE, service_ids=ids)
         return ProviderReply(
             replies.say("redirect", language, lines=replies.catalog_lines(services, language)),
             intent=Intent.REDIRECT,
@@ -107,14 +123,23 @@ class CatalogProvider(Provider):
     ) -> ProviderReply | None:
         """The order (or the "which one?") reply, or None if the message is not an order. Kept
         apart so that every path that can spend the customer's money is in one place."""
-        wants = (cues.order_strong and not cues.asks_price) or (
-            cues.order_weak and (named or cues.reference)
-        )
+        wants = (
+            (cues.order_strong and not cues.asks_price)
+            or (cues.order_weak and (named or cues.reference))
+        ) and not cues.asks
         plain = not (cues.question or cues.compare or cues.list or cues.thanks)
         answers_which = replies.asked_which(previous) and len(named) == 1 and plain
         offered = replies.offered_name(previous)
-        accepts_offer = offered is not None and cues.affirm and not named and plain
-        if not (wants or answers_which or accepts_offer):
+        proposed = is_proposal(previous)
+        accepts_offer = (
+            offered is not None and (cues.affirm or cues.yes_with_quantity) and not named and plain
+        )
+        # After a proposal: "10 employees" changes how many; a "yes" the server did not take
+        # (the proposal expired) proposes it again.
+        amends = proposed and plain and not named and (cues.quantity is not None or cues.affirm)
+        if (proposed or offered) and cues.refuse:
+            return ProviderReply(replies.say("declined", language), intent=Intent.DECLINED)
+        if not (wants or answers_which or accepts_offer or amends):
             return None
         if cues.not_now:
             return ProviderReply(replies.say("declined", language), intent=Intent.DECLINED)
@@ -123,15 +148,21 @@ class CatalogProvider(Provider):
             candidates = named
         elif accepts_offer:
             candidates = [s for s in services if offered in s.names()]
+        elif amends:
+            candidates = mentioned_services(previous, services, strict=True)[:1]
         elif cues.reference:
             candidates = last_discussed(history, services)
         else:
             candidates = []
         if len(candidates) == 1:
             service = candidates[0]
-            # The service layer confirms (or refuses) the order in the reply.
+            # The service layer proposes (or refuses) the order in the reply.
             return ProviderReply(
-                "", order_service_id=service.id, intent=Intent.ORDER, service_ids=(service.id,)
+                "",
+                order_service_id=service.id,
+                intent=Intent.ORDER,
+                service_ids=(service.id,),
+                quantity=cues.quantity,
             )
         if several_named:
             text = replies.price_lines(candidates, language) + "\n" + replies.WHICH_OF[language]
@@ -157,6 +188,22 @@ class CatalogProvider(Provider):
             return ProviderReply(text, intent=Intent.DESCRIBE, service_ids=ids)
         text = replies.say("describe_many", language, lines=replies.describe_lines(named, language))
         return ProviderReply(text, intent=Intent.DESCRIBE, service_ids=ids)
+
+    def _differ(self, named: list[ServiceEntry], language: str) -> ProviderReply:
+        """ "What's the difference between A and B": what each one is, then the prices."""
+        ranked = sorted(named, key=lambda s: Decimal(s.price))
+        text = replies.say("differ", language, lines=replies.describe_lines(ranked, language))
+        if len({s.currency for s in ranked}) == 1:
+            low, high = ranked[0], ranked[-1]
+            text += replies.say(
+                "compare_ends",
+                language,
+                low=low.name_in(language),
+                low_price=low.price_in(language),
+                high=high.name_in(language),
+                high_price=high.price_in(language),
+            )
+        return ProviderReply(text, intent=Intent.COMPARE, service_ids=tuple(s.id for s in ranked))
 
     def _compare(
         self, chosen: list[ServiceEntry], language: str, *, about_named: bool

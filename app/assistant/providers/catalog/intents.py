@@ -96,6 +96,9 @@ _YES_FILLERS = {
     "يعطيك", "العافيه", "اطلبه", "اطلبها", "اطلب",
 }  # fmt: skip
 
+_NO = {"no", "nope", "nah", "لا", "كلا"}
+_NO_FILLERS = {"thanks", "thank", "you", "not", "now", "شكرا", "مو", "الحين", "الان"}
+
 _EN_COMPARE = _pattern(
     r"compare", r"comparison", r"cheaper", r"cheapest", r"more expensive", r"most expensive",
     r"difference", r"vs\.?", r"versus", r"which is better",
@@ -117,6 +120,38 @@ _AR_GREETING = {"مرحبا", "مرحبه", "اهلا", "هلا", "السلام"
 _EN_THANKS = _pattern(r"thanks", r"thank you", r"thx", r"bye", r"goodbye", r"shukran")
 _AR_THANKS = {"شكرا", "مشكور", "مشكورين", "يعطيك", "جزاك", "تسلم", "باي", "وداعا",
               "الله يعافيك", "مع السلامه"}  # fmt: skip
+
+# A question about a service is never an order ("do I need an audit?", "what do I need for
+# company formation?", "هل أحتاج إلى مسك دفاتر؟"): the answer describes, it does not order. A
+# polite request phrased as a question ("could you order payroll for me?") still asks to order.
+_EN_ASKS = re.compile(
+    r"^\s*(?:do|does|did|is|are|am|was|were|can|could|should|would|will|shall|may|must|what|"
+    r"what's|whats|which|who|how|why|when|where|is there|are there|have|has)(?![\w'])"
+)
+_EN_POLITE = re.compile(
+    r"^\s*(?:can|could|would|will) you (?:please |kindly )?(?:order|book|buy|get|place|sign)\b"
+)
+_AR_ASKS = {"هل", "ماذا", "ما", "ماهي", "ماهو", "كيف", "لماذا", "ليش", "متي", "اين", "وين",
+            "وش", "ايش", "شو", "كم", "بكم", "ليه", "شلون", "ازاي", "ايه"}  # fmt: skip
+_AR_POLITE = {"ممكن", "ياليت", "لو"}  # "ممكن تطلب لي الرواتب" asks for an order
+# "order payroll for 10 employees": how many units of a per-unit price.
+_UNITS_EN = (
+    r"employees?|staff|people|persons?|workers?|users?|months?|units?|items?|copies|branch(?:es)?"
+    r"|companies|company|accounts?|hours?|times|seats?|licen[cs]es?|entities|years?|quarters?"
+)
+_UNITS_AR = (
+    r"موظف\w*|عامل|عمال|شخص|اشخاص|افراد|فرد|اشهر|شهور|شهر|وحده|وحدات|فرع|فروع|مرات|ساعه|ساعات"
+    r"|سنه|سنوات|شركه|شركات|حساب|حسابات"
+)
+_QUANTITY = re.compile(
+    rf"(?<![\w#])(\d{{1,5}})\s*(?:x\s*)?(?:{_UNITS_EN}|{_UNITS_AR})(?!\w)"
+    r"|(?<![\w#])(?:x|×)\s*(\d{1,5})(?!\w)|(?<![\w#])(\d{1,5})\s*(?:x|×)(?!\w)"
+)
+_EN_DIFFER = _pattern(
+    r"difference", r"differences", r"differ", r"different", r"vs\.?", r"versus", r"compare",
+    r"comparison",
+)  # fmt: skip
+_AR_DIFFER = {"فرق", "فروق", "الفرق", "مقارنه", "قارن", "يختلف", "تختلف", "اختلاف"}
 
 _ORDER_NUMBER = re.compile(r"(?:#|\b(?:no\.?|number|order|رقم|طلب|الطلب)\s*#?)\s*(\d{1,12})\b")
 
@@ -140,6 +175,11 @@ class Cues:
     asks_price: bool  # "how much to order payroll?" asks; it does not order
     not_now: bool  # a negation or a hedge: "don't order it", "maybe later", "لا أريده"
     order_number: int | None
+    asks: bool = False  # phrased as a question (not a polite request): never an order
+    quantity: int | None = None  # "for 10 employees", "١٠ موظفين", "x3"
+    differ: bool = False  # "what's the difference between A and B": describe both
+    refuse: bool = False  # a bare "no" ("no thanks", "لا"): declines what was just proposed
+    yes_with_quantity: bool = False  # "yes, for 10 employees", "نعم، لـ ١٠ موظفين"
 
 
 def _ar_has(forms: set[str], text: str, vocabulary: set[str]) -> bool:
@@ -180,6 +220,14 @@ def read_cues(message: str) -> Cues:
     )
     how_to = bool(_EN_HOW_TO.search(text)) or bool(set(tokens[:1]) & _AR_HOW_TO)
     message_words = set(tokens)
+    quantity = _QUANTITY.search(text)
+    polite = bool(_EN_POLITE.search(text)) or bool(set(tokens[:1]) & _AR_POLITE)
+    asks = (
+        "?" in message
+        or "؟" in message
+        or bool(_EN_ASKS.search(text))
+        or bool(set(tokens[:1]) & _AR_ASKS)
+    ) and not polite
     return Cues(
         cancel=bool(_EN_CANCEL.search(text)) or bool(forms & _AR_CANCEL),
         cancel_question=bool(_EN_CANCEL_QUESTION.search(text)) or _ar_cancel_question(tokens),
@@ -197,4 +245,11 @@ def read_cues(message: str) -> Cues:
         asks_price=bool(_EN_PRICE.search(text)) or bool(forms & _AR_PRICE),
         not_now=bool(_EN_NOT_NOW.search(text)) or _ar_not_now(tokens),
         order_number=int(number.group(1)) if number else None,
+        asks=asks,
+        quantity=int(next(g for g in quantity.groups() if g)) if quantity else None,
+        differ=bool(_EN_DIFFER.search(text)) or bool(forms & _AR_DIFFER),
+        refuse=bool(message_words & _NO) and message_words <= _NO | _NO_FILLERS,
+        yes_with_quantity=bool(quantity)
+        and bool(message_words & _YES)
+        and not (message_words & _NO),
     )

@@ -43,6 +43,16 @@ _TEXTS = {
         "en": "By price, from the lowest:\n{lines}",
         "ar": "حسب السعر، من الأقل:\n{lines}",
     },
+    "differ": {
+        "en": "Here is what each one is:\n{lines}",
+        "ar": "هذا ما تقدمه كل خدمة:\n{lines}",
+    },
+    "topic": {
+        "en": "These of our services cover that:\n{lines}\nAsk me about any of them, or tell me "
+        "which one you would like to order.",
+        "ar": "هذه خدماتنا في هذا المجال:\n{lines}\nاسألني عن أي منها، أو أخبرني أيها تريد أن "
+        "تطلب.",
+    },
     "compare_ends": {
         "en": "\nThe cheapest is {low} ({low_price}); the most expensive is {high} ({high_price}).",
         "ar": "\nالأرخص هو {low} ({low_price})، والأغلى هو {high} ({high_price}).",

@@ -107,6 +107,7 @@
       if (meta.conversation_id) replyConversation = meta.conversation_id;
       if (meta.language) setLanguage(bubble, meta.language);
       if (meta.order) bubble.classList.add("order");
+      if (meta.proposal) bubble.classList.add("proposal");
       const choice = (chunk.choices || [])[0];
       const delta = choice && choice.delta && choice.delta.content;
       if (typeof delta === "string" && delta) {
@@ -116,6 +117,27 @@
     });
     if (!done) throw new Error("The connection closed before the reply was complete.");
     conversationId = replyConversation;
+    if (bubble.classList.contains("proposal")) addConfirm(bubble);
+  }
+
+  // A proposed order is placed only when the customer's next message says yes: the button sends
+  // exactly that message ("yes" / "نعم"), like typing it.
+  const CONFIRM = {
+    en: { label: "Yes, place the order", say: "yes" },
+    ar: { label: "نعم، سجّل الطلب", say: "نعم" },
+  };
+  function addConfirm(bubble) {
+    const words = CONFIRM[bubble.lang] || CONFIRM.en;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "confirm";
+    button.textContent = words.label;
+    button.addEventListener("click", () => {
+      $("message").value = words.say;
+      $("chat-form").requestSubmit();
+    });
+    bubble.appendChild(document.createElement("br"));
+    bubble.appendChild(button);
   }
 
   $("key-form").addEventListener("submit", (event) => {
@@ -133,6 +155,8 @@
     const message = input.value.trim();
     if (!message || streaming) return;
     showError("");
+    // A proposal is answered by the very next message, whatever it is: its button is spent.
+    log.querySelectorAll("button.confirm").forEach((button) => { button.disabled = true; });
     const controller = new AbortController();
     streaming = controller;
     button.disabled = true;
