@@ -102,7 +102,9 @@ def published(stack, tmp_path_factory) -> Iterator[Published]:
         image = f"{image_values['repository']}@{image_values['digest']}"
         _run("podman", "pull", "-q", "--tls-verify=false", image)
         yield Published(chart_dir, image)
-        subprocess.run(["podman", "rmi", image], env=env, capture_output=True, check=False)
+        # Untag what this run made (the registry is gone): the pulled digest and the built tag.
+        built = f"127.0.0.1:{port}/twin/wazen-ai:{version}"
+        subprocess.run(["podman", "rmi", image, built], env=env, capture_output=True, check=False)
     finally:
         registry.terminate()
         registry.wait(timeout=10)
