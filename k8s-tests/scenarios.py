@@ -5,6 +5,7 @@ differ in how they start things, reach pods and stop Redis.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -78,6 +79,9 @@ class Stack(Protocol):
     def background_client(self, seconds: float) -> BackgroundClient:
         """Start a client that chats through the Service for `seconds`."""
 
+    def issue_api_key(self, name: str) -> str:
+        """A new API key of the demo company (`manage issue_api_key demo --name NAME`)."""
+
 
 # -- helpers --------------------------------------------------------------------------------
 def chat_clients(stack: Stack) -> list[ChatClient]:
@@ -96,6 +100,49 @@ def drive_chats(stack: Stack, count: int, start: int = 0) -> list[Response]:
         conversation = None if i % 2 else response.json()["conversation_id"]
         responses.append(response)
     return responses
+
+
+def per_key_minute_limit(chart: Chart) -> int:
+    """WAZEN_RATE_LIMIT_KEY_PER_MINUTE as the chart's ConfigMap sets it (0: no limit)."""
+    for config in chart.of_kind("ConfigMap"):
+        value = (config.get("data") or {}).get("WAZEN_RATE_LIMIT_KEY_PER_MINUTE")
+        if value is not None:
+            return int(value)
+    return 0
+
+
+def drive_throttled_requests(stack: Stack, api_key: str, extra: int = 30) -> int:
+    """More API requests with one key than the release's per-key minute limit allows (the cheap
+    catalog read, 8 at a time, through the Service): returns how many got 429, and waits until
+    Prometheus has two samples of the throttling counter (the "Throttled requests by company"
+    panel's series). Give it a key of its own: that key stays throttled for the minute."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    limit = per_key_minute_limit(stack.chart)
+    assert limit > 0, "the release sets no per-key rate limit (rateLimits.perKeyPerMinute)"
+    client = dataclasses.replace(stack.chat_client(stack.base_urls[0]), api_key=api_key)
+
+    def one(_: int) -> int:
+        url = f"{client.base_url}/api/v1/services"
+        return request(url, headers=client._headers(), timeout=client.timeout).status
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, range(limit + extra)))
+    refused = statuses.count(429)
+    others = {s for s in statuses if s not in (200, 429)}
+    assert refused > 0, f"{limit + extra} requests with one key, none refused (limit {limit})"
+    assert not others, f"unexpected statuses besides 200/429: {others}"
+    # One more refusal a scrape later, so rate() over the counter has two different samples.
+    time.sleep(5)
+    assert one(0) == 429
+    stack.prometheus.wait_for(
+        "count_over_time(wazen_rate_limited_requests_total[1m])",
+        lambda v: bool(v) and max(v) >= 2,
+        60,
+        "throttled-request samples",
+    )
+    log(f"{stack.name}: {refused + 1} of {limit + extra + 1} requests throttled (limit {limit})")
+    return refused + 1
 
 
 def scrape_all(stack: Stack) -> dict[Sample, float]:

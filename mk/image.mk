@@ -119,7 +119,7 @@ image: container-engine ## Build the app image (IMAGE=localhost/wazen-ai:dev) wi
 	secret=(); [ -s "$(PIP_CA_BUNDLE)" ] && secret=(--secret "id=pip_ca,src=$(PIP_CA_BUNDLE)")
 	revision=$$(git rev-parse HEAD 2>/dev/null || echo unknown)
 	created=$$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
-	version=$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+	version=$${APP_VERSION:-$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)}
 	previous=$$($(CONTAINER_ENGINE) image inspect $(IMAGE) --format '{{.Id}}' 2>/dev/null || true)
 	$(CONTAINER_ENGINE) build -f docker/Dockerfile -t $(IMAGE) "$${secret[@]}" \
 	  --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION="$$version" \

@@ -15,7 +15,7 @@ stack-services: ## Install what the twin needs besides the test servers (prometh
 	command -v apt-get >/dev/null || { echo "install prometheus-redis-exporter (redis_exporter)"; exit 1; }
 	apt-get update -qq && $(APT_GET) prometheus-redis-exporter
 
-stack-test: venv test-services tools stack-services ## The kind scenarios on this machine: app image (or gunicorn) + Redis + PostgreSQL + Prometheus
+stack-test: venv test-services tools stack-services release-tools ## The kind scenarios on this machine: app image (or gunicorn) + Redis + PostgreSQL + Prometheus
 	@set -euo pipefail
 	if $(MAKE) --no-print-directory container-engine >/dev/null 2>&1; then
 	  $(MAKE) --no-print-directory image service-images
@@ -30,8 +30,9 @@ stack-test: venv test-services tools stack-services ## The kind scenarios on thi
 # on the cluster of KUBECONFIG, in namespaces of its own, delivering the image with
 # K8S_IMAGE_LOAD=kind|registry|command|none (IMAGE_REGISTRY=…, K8S_IMAGE_LOAD_COMMAND='… {tar}').
 # Images: IMAGE, REDIS_IMAGE, REDIS_EXPORTER_IMAGE, POSTGRES_IMAGE, PROMETHEUS_IMAGE. Upgrade
-# scenario: K8S_UPGRADE_FROM_REF (default: the previous version of charts/wazen-ai/). See
-# k8s-tests/README.md.
+# scenario: K8S_UPGRADE_FROM_REGISTRY (+ K8S_UPGRADE_FROM_VERSION): the previous release from that
+# registry; else K8S_UPGRADE_FROM_REF (default: the previous version of charts/wazen-ai/).
+# Offline CRDs: K8S_OPERATOR_CRD_DIR. See k8s-tests/README.md.
 K8S_CLUSTER ?= kind
 export K8S_CLUSTER
 

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -39,6 +40,9 @@ def test_make_run_answers_a_chat_request_with_the_printed_key(tmp_path):
             if match := re.match(r"WAZEN_DEMO_API_KEY=(\S+)", line):
                 key = match.group(1)
         assert key, "make run printed no demo key"
+        admin_line = process.stdout.readline()
+        admin = re.match(r"Admin: +http://\S+/admin/ +user (\S+), password (\S+)", admin_line)
+        assert admin, f"make run printed no admin login: {admin_line!r}"
         wait_for_port(port, timeout=60)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/chat",
@@ -50,7 +54,37 @@ def test_make_run_answers_a_chat_request_with_the_printed_key(tmp_path):
         assert "VAT Filing" in body["reply"]
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
             assert b"wazen_reply_duration_seconds" in response.read()
+        # The printed admin login works (checked through the root manage.py, no secret key set).
+        check = (
+            "from django.contrib.auth import authenticate; import os; "
+            "u = authenticate(username=os.environ['U'], password=os.environ['P']); "
+            "print('admin-ok' if u and u.is_superuser else 'admin-bad')"
+        )
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", check],
+            cwd=REPO, env={**env, "U": admin.group(1), "P": admin.group(2)},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert "admin-ok" in result.stdout, result.stdout + result.stderr
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=40)
         process.stdout.close()
+
+
+def test_root_manage_py_createsuperuser_needs_no_secret_key(tmp_path):
+    """`./manage.py` works from the repository root as the README says, and a local
+    createsuperuser does not stop on a missing DJANGO_SECRET_KEY."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PROMETHEUS_"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SUPERUSER_PASSWORD": "a-local-password-1234",
+    }
+    createsuperuser = ["createsuperuser", "--noinput", "--username", "me", "--email", "me@x.test"]
+    for args in (["migrate", "--noinput", "-v", "0"], createsuperuser):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=env,
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "Superuser created" in result.stdout

@@ -16,8 +16,10 @@ can run there); see k8s-tests/README.md.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -54,6 +56,23 @@ OPERATOR_CRDS = (
     "monitoring.coreos.com_servicemonitors.yaml",
     "monitoring.coreos.com_prometheusrules.yaml",
 )
+# Offline path for the CRDs: a directory holding the two files above (e.g. copied from the
+# prometheus-operator release, or from a cluster: `kubectl get crd NAME -o yaml`). Without it the
+# suite reads them from GitHub at OPERATOR_VERSION.
+OPERATOR_CRD_DIR = os.environ.get("K8S_OPERATOR_CRD_DIR", "")
+
+
+def operator_crd_source(crd: str) -> str:
+    """Where `kubectl apply -f` reads one CRD: K8S_OPERATOR_CRD_DIR when set (it must hold the
+    file), else the prometheus-operator repository at OPERATOR_VERSION."""
+    if OPERATOR_CRD_DIR:
+        path = Path(OPERATOR_CRD_DIR) / crd
+        if not path.is_file():
+            raise AssertionError(f"K8S_OPERATOR_CRD_DIR={OPERATOR_CRD_DIR} has no {crd}")
+        return str(path)
+    return f"{OPERATOR_CRD_BASE}/{crd}"
+
+
 RELEASE = os.environ.get("K8S_RELEASE", "wazen")
 # On a shared cluster the namespace is new for every run, so runs never meet.
 NAMESPACE = os.environ.get("K8S_NAMESPACE") or (
@@ -350,6 +369,33 @@ def render_for(values_files: list[str], set_values: dict) -> Chart:
     return render(values_files, set_values, release=RELEASE, namespace=NAMESPACE)
 
 
+# Per-namespace objects a distribution creates by itself in every namespace: not the chart's,
+# whatever `helm uninstall` leaves. Vanilla Kubernetes: the root CA ConfigMap and the default
+# ServiceAccount; OpenShift-style clusters add the service CA bundle (and more, which the
+# baseline below catches).
+DISTRIBUTION_DEFAULTS = {
+    "configmap/kube-root-ca.crt",
+    "configmap/openshift-service-ca.crt",
+    "serviceaccount/default",
+}
+# What the release's namespace held before the chart was installed (namespace_objects()).
+NAMESPACE_BASELINE: set[str] = set()
+
+
+def namespace_objects(cluster: Cluster, namespace: str = NAMESPACE) -> set[str]:
+    """`kind/name` of every listable namespaced object in the namespace except events and the
+    suite's own objects (labelled SUITE_LABELS)."""
+    kinds = cluster.kubectl("api-resources", "--verbs=list", "--namespaced", "-o", "name").split()
+    suite = ",".join(f"{k}!={v}" for k, v in SUITE_LABELS.items())
+    found: set[str] = set()
+    for kind in kinds:
+        if kind in ("events", "events.events.k8s.io"):
+            continue
+        out = cluster.kubectl("get", kind, "-n", namespace, "-l", suite, "-o", "name", check=False)
+        found.update(line for line in out.split() if line)
+    return found
+
+
 def install_operator_crds(cluster: Cluster) -> None:
     """The ServiceMonitor and PrometheusRule CRDs only (no operator): the API server then
     validates and stores the chart's monitoring objects, and the suite's plain Prometheus
@@ -364,7 +410,7 @@ def install_operator_crds(cluster: Cluster) -> None:
             "ServiceMonitor/PrometheusRule are not installed (their test is skipped)")  # fmt: skip
         return
     for crd in OPERATOR_CRDS:
-        cluster.kubectl("apply", "--server-side", "-f", f"{OPERATOR_CRD_BASE}/{crd}")
+        cluster.kubectl("apply", "--server-side", "-f", operator_crd_source(crd))
     MONITORING_CRDS["created_by_suite"] = True
     for crd in OPERATOR_CRDS:
         name = crd.removeprefix("monitoring.coreos.com_").removesuffix(".yaml")
@@ -376,14 +422,17 @@ def install_operator_crds(cluster: Cluster) -> None:
 
 
 def helm_values_args(
-    values_files: list[str], set_values: dict, chart_dir: Path = CHART_DIR
+    values_files: list[str], set_values: dict, chart_dir: Path = CHART_DIR, app_image: bool = True
 ) -> list[str]:
-    """helm -f/--set-json arguments: the values, the delivered app image, the configured
-    service images, and monitoring off when the cluster cannot store its objects."""
+    """helm -f/--set-json arguments: the values, the delivered app image (app_image=False: the
+    chart's own, e.g. a released chart's image pinned by digest), the configured service images,
+    and monitoring off when the cluster cannot store its objects."""
     args = []
     for values_file in values_files:
         args += ["-f", str(chart_dir / values_file)]
-    images = {**image_values("image", DELIVERED.app), "image.pullPolicy": DELIVERED.pull_policy}
+    images = {}
+    if app_image:
+        images = {**image_values("image", DELIVERED.app), "image.pullPolicy": DELIVERED.pull_policy}
     for prefix, variable in SERVICE_IMAGES.items():
         if os.environ.get(variable):
             images.update(image_values(prefix, os.environ[variable]))
@@ -399,7 +448,14 @@ def helm_values_args(
 
 
 class PortForward:
-    """`kubectl port-forward` to 127.0.0.1; restarted when it dies (pods come and go)."""
+    """`kubectl port-forward` to 127.0.0.1, re-established whenever it stops answering.
+
+    A forward to `svc/NAME` is bound to the one pod kubectl picked when it started; after a
+    rollout that pod is gone while kubectl keeps running and accepting local connections, and
+    every request gets an empty reply. So `url()` checks the tunnel with one HTTP request (any
+    status is an answer; an empty reply, a reset or a refused connection is not) and starts a
+    new kubectl, which picks a current pod, when it does not answer.
+    """
 
     def __init__(self, cluster: Cluster, namespace: str, target: str, port: int) -> None:
         self.cluster, self.namespace, self.target, self.port = cluster, namespace, target, port
@@ -407,18 +463,40 @@ class PortForward:
         self.process: subprocess.Popen | None = None
 
     def url(self) -> str:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None or self.process.poll() is not None or not self.answers():
             self.start()
         return f"http://127.0.0.1:{self.local}"
 
-    def start(self) -> None:
-        self.stop()
-        self.process = subprocess.Popen(
-            ["kubectl", "port-forward", "-n", self.namespace, "--address", "127.0.0.1",
-             self.target, f"{self.local}:{self.port}"],
-            env=self.cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_for_port(self.local, timeout=30)
+    def answers(self) -> bool:
+        """True when an HTTP request through the tunnel gets a response (whatever its status)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.local, timeout=10)
+        try:
+            connection.request("GET", "/", headers={"Connection": "close"})
+            connection.getresponse().read()
+            return True
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            connection.close()
+
+    def start(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.stop()
+            self.process = subprocess.Popen(
+                ["kubectl", "port-forward", "-n", self.namespace, "--address", "127.0.0.1",
+                 self.target, f"{self.local}:{self.port}"],
+                env=self.cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                wait_for_port(self.local, timeout=30)
+                if self.answers():
+                    return
+            except (OSError, TimeoutError, AssertionError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"port-forward to {self.target} does not answer")
+            time.sleep(2)  # the Service may have no ready pod yet (mid-rollout)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -783,6 +861,11 @@ class KindStack:
         self.api_key = key.split("=", 1)[1].strip()
         return self.api_key
 
+    def issue_api_key(self, name: str) -> str:
+        """A new key of the demo company (`manage issue_api_key`), for a scenario of its own."""
+        out = self._manage("manage", "issue_api_key", "demo", "--name", name)
+        return next(line.strip() for line in out.splitlines() if line.startswith("wz_"))
+
     def close(self) -> None:
         for forward in self.forwards.values():
             forward.stop()
@@ -790,17 +873,71 @@ class KindStack:
 
 
 # -- the previous chart version --------------------------------------------------------------
+# What "the chart" is for the upgrade scenario's git fallback: files that change what it renders
+# (its README, Python tests and ci/ example values do not).
+CHART_RENDER_PATHSPEC = [
+    "charts/wazen-ai",
+    ":(exclude)charts/wazen-ai/README.md",
+    ":(exclude)charts/wazen-ai/tests",
+    ":(exclude)charts/wazen-ai/ci",
+]
+
+
+def previous_release() -> tuple[str, str] | None:
+    """(oci://…/charts/wazen-ai, version) of the previous release, when a registry holding the
+    project's releases is configured (K8S_UPGRADE_FROM_REGISTRY, e.g. ghcr.io/wazen-ai or a local
+    mirror; K8S_UPGRADE_FROM_VERSION, default: the newest CHANGELOG.md version below the working
+    tree's chart version); None otherwise."""
+    registry = os.environ.get("K8S_UPGRADE_FROM_REGISTRY", "").rstrip("/")
+    if not registry:
+        return None
+    version = os.environ.get("K8S_UPGRADE_FROM_VERSION") or previous_changelog_version()
+    if not version:
+        raise AssertionError("K8S_UPGRADE_FROM_REGISTRY is set but no previous version is known")
+    return f"oci://{registry}/charts/wazen-ai", version
+
+
+def _semver(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-", 1)[0].split("."))
+
+
+def previous_changelog_version() -> str | None:
+    """The newest `## [X.Y.Z]` of CHANGELOG.md below the working tree's chart version."""
+    current = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["version"]
+    text = (ROOT / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", text, re.MULTILINE)
+    older = [v for v in versions if _semver(v) < _semver(current)]
+    return max(older, key=_semver) if older else None
+
+
+def pull_release_chart(reference: str, version: str, workdir: Path, cluster_env: dict) -> Path:
+    """`helm pull` a released chart (plain HTTP for a registry on loopback, or when
+    K8S_UPGRADE_FROM_PLAIN_HTTP=1) and return its unpacked directory."""
+    host = reference.removeprefix("oci://").split("/", 1)[0]
+    plain = os.environ.get("K8S_UPGRADE_FROM_PLAIN_HTTP") == "1" or re.match(
+        r"^(127\.0\.0\.1|localhost)(:\d+)?$", host
+    )
+    subprocess.run(
+        ["helm", "pull", reference, "--version", version, "--untar", "-d", str(workdir),
+         *(["--plain-http"] if plain else [])],
+        env=cluster_env, check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return workdir / "wazen-ai"
+
+
 def previous_chart_ref() -> str | None:
-    """K8S_UPGRADE_FROM_REF, or the newest commit whose charts/wazen-ai/ differs from the working
-    tree's (the last commit that changed the chart, or the one before it when the working tree
-    is that commit); None when no commit qualifies."""
+    """K8S_UPGRADE_FROM_REF, or the newest commit whose chart renders differently from the
+    working tree's (templates, values, schema, dashboards, Chart.yaml: not its README, tests or
+    ci/ files, which an upgrade cannot notice); None when no commit qualifies."""
     if os.environ.get("K8S_UPGRADE_FROM_REF"):
         return os.environ["K8S_UPGRADE_FROM_REF"]
-    chart = str(CHART_DIR.relative_to(ROOT))
-    commits = run("git", "-C", str(ROOT), "log", "--format=%H", "-n", "50", "--", chart).split()
+    commits = run(
+        "git", "-C", str(ROOT), "log", "--format=%H", "-n", "50", "--", *CHART_RENDER_PATHSPEC
+    ).split()
     for commit in commits:
         same = subprocess.run(
-            ["git", "-C", str(ROOT), "diff", "--quiet", commit, "--", chart], check=False
+            ["git", "-C", str(ROOT), "diff", "--quiet", commit, "--", *CHART_RENDER_PATHSPEC],
+            check=False,
         )
         if same.returncode == 1:  # differs from the working tree
             return commit

@@ -25,6 +25,7 @@ from cluster import (
     IMAGE,
     K8S_CLUSTER,
     NAMESPACE,
+    NAMESPACE_BASELINE,
     Cluster,
     KindStack,
     deliver_image,
@@ -32,6 +33,7 @@ from cluster import (
     install_operator_crds,
     make_cluster,
     missing_tool,
+    namespace_objects,
     render_for,
 )
 from suite import SOFT
@@ -110,6 +112,8 @@ def kind_stack(cluster: Cluster, image: str):
     install_operator_crds(cluster)
     stack = KindStack(cluster, render_for(*SOFT), name=K8S_CLUSTER)
     try:
+        # What the distribution put in the namespace, for the uninstall check.
+        NAMESPACE_BASELINE.update(namespace_objects(cluster))
         stack.install(*SOFT)
         stack.seed_api_key()
         stack.deploy_prometheus()

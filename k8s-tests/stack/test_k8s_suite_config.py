@@ -92,10 +92,11 @@ def test_previous_chart_version_renders_with_the_upgrade_values(tmp_path) -> Non
     if ref is None:
         pytest.skip("no earlier commit with a different charts/wazen-ai/ (shallow clone?)")
     differs = subprocess.run(
-        ["git", "-C", str(cluster.ROOT), "diff", "--quiet", ref, "--", "charts/wazen-ai"],
+        ["git", "-C", str(cluster.ROOT), "diff", "--quiet", ref, "--",
+         *cluster.CHART_RENDER_PATHSPEC],
         check=False,
-    )
-    assert differs.returncode == 1, f"{ref} has the working tree's chart"
+    )  # fmt: skip
+    assert differs.returncode == 1, f"{ref} renders like the working tree's chart"
     old_chart = cluster.chart_at(ref, tmp_path)
     assert (old_chart / "Chart.yaml").is_file()
     helm = _render_module()  # the chart suite's helm runner (project-local helm directories)
@@ -103,3 +104,19 @@ def test_previous_chart_version_renders_with_the_upgrade_values(tmp_path) -> Non
     out = helm.run_helm(*args, *cluster.helm_values_args([], VALUES, old_chart)).stdout
     kinds = {d["kind"] for d in yaml.safe_load_all(out) if d}
     assert {"Deployment", "Service", "Job"} <= kinds
+
+
+def test_upgrade_from_the_previous_release_when_a_registry_is_configured(monkeypatch) -> None:
+    """K8S_UPGRADE_FROM_REGISTRY switches the upgrade scenario to the previous release's OCI
+    chart; its version defaults to the CHANGELOG's newest one below the working tree's."""
+    monkeypatch.delenv("K8S_UPGRADE_FROM_REGISTRY", raising=False)
+    assert cluster.previous_release() is None
+    monkeypatch.setenv("K8S_UPGRADE_FROM_REGISTRY", "ghcr.io/wazen-ai/")
+    monkeypatch.delenv("K8S_UPGRADE_FROM_VERSION", raising=False)
+    reference, version = cluster.previous_release()
+    assert reference == "oci://ghcr.io/wazen-ai/charts/wazen-ai"
+    current = yaml.safe_load((cluster.CHART_DIR / "Chart.yaml").read_text())["version"]
+    assert version == cluster.previous_changelog_version()
+    assert cluster._semver(version) < cluster._semver(current)
+    monkeypatch.setenv("K8S_UPGRADE_FROM_VERSION", "0.0.9")
+    assert cluster.previous_release()[1] == "0.0.9"

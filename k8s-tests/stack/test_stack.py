@@ -140,6 +140,13 @@ def test_redis_down_hard_readiness_goes_not_ready_then_ready(stack, reroll):
     assert not stack.restarts(), f"liveness must not fail because Redis is down: {stack.restarts()}"
 
 
+def test_per_key_minute_limit_throttles_through_the_service(stack):
+    """The kind suite's source of 429s for "Throttled requests by company", run here too: a key
+    of its own over rateLimits.perKeyPerMinute."""
+    refused = scenarios.drive_throttled_requests(stack, stack.issue_api_key("throttled"))
+    assert refused >= 2
+
+
 def test_every_dashboard_panel_returns_data(stack):
     """Last, when the window holds it all: cache errors and fallbacks (Redis outages), 5xx
     (readiness failing in hard mode), orders, and real provider errors from a pod whose LLM

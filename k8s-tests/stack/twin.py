@@ -115,11 +115,14 @@ def _secret_value(chart: Chart, kind: str, name: str, key: str) -> str | None:
     return None
 
 
-def container_env(chart: Chart, pod: str, pod_ip: str, namespace: str) -> dict[str, str]:
-    """The app container's environment as the kubelet would build it: envFrom, then env with
-    secret/configMap/fieldRef values and $(VAR) expansion. Values the chart takes from objects
-    it does not render (an existing Secret) are left out for the caller to supply."""
-    container = chart.app_container()
+def container_env(
+    chart: Chart, pod: str, pod_ip: str, namespace: str, container: dict | None = None
+) -> dict[str, str]:
+    """The app container's (or `container`'s, e.g. a Job's) environment as the kubelet would
+    build it: envFrom, then env with secret/configMap/fieldRef values and $(VAR) expansion.
+    Values the chart takes from objects it does not render (an existing Secret) are left out
+    for the caller to supply."""
+    container = container or chart.app_container()
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         for kind, ref_key in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
@@ -249,7 +252,8 @@ class ProcessBackend:
     def reload_app(self, pod: Pod) -> None:
         pod.handle.send_signal(signal.SIGHUP)
 
-    def manage(self, env: dict[str, str], *args: str) -> str:
+    def manage(self, env: dict[str, str], *args: str, image: str = "") -> str:
+        assert not image, "the process twin runs the working tree's code, not an image"
         proc = subprocess.run(
             [str(VENV_BIN / "python"), "manage.py", *args],
             cwd=ROOT / "app",
@@ -406,18 +410,31 @@ class PodmanBackend:
     def reload_app(self, pod: Pod) -> None:
         podman("kill", "--signal", "HUP", pod.handle)
 
-    def _run_once(self, env: dict[str, str], *command: str) -> str:
+    def _run_once(self, env: dict[str, str], *command: str, image: str = "") -> str:
         env_file = self._env_file(f"{self.prefix}-job", self.service_env(env))
         return podman(
             "run", "--rm", "--network", self.network, "--env-file", str(env_file),
-            *self._security_args(), APP_IMAGE, *command, timeout=300,
+            *self._security_args(), image or APP_IMAGE, *command, timeout=300,
         )  # fmt: skip
+
+    def run_job(self, env: dict[str, str], args: list[str], image: str = "") -> str:
+        """A Job's container (its args through the image's entrypoint) run to completion on the
+        twin's network: everything it wrote, stdout and stderr (its log)."""
+        env_file = self._env_file(f"{self.prefix}-job", self.service_env(env))
+        proc = subprocess.run(
+            ["podman", "run", "--rm", "--network", self.network, "--env-file", str(env_file),
+             *self._security_args(), image or APP_IMAGE, *args],
+            capture_output=True, text=True, env=podman_env(), timeout=300, check=False,
+        )  # fmt: skip
+        log_text = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"job {args[:2]} exited {proc.returncode}: {log_text[-3000:]}"
+        return log_text
 
     def migrate(self, env: dict[str, str]) -> None:
         self._run_once(env, "migrate")
 
-    def manage(self, env: dict[str, str], *args: str) -> str:
-        return self._run_once(env, "manage", *args)
+    def manage(self, env: dict[str, str], *args: str, image: str = "") -> str:
+        return self._run_once(env, "manage", *args, image=image)
 
     def seed_demo(self, env: dict[str, str]) -> str:
         return self._run_once(env, "seed-demo")
@@ -513,6 +530,11 @@ class LocalStack:
     def start_redis(self) -> None:
         self.backend.start_redis()
 
+    def issue_api_key(self, name: str) -> str:
+        env = container_env(self.chart, "issue-key", "10.0.0.1", self.namespace)
+        out = self.backend.manage(env, "issue_api_key", "demo", "--name", name)
+        return next(line.strip() for line in out.splitlines() if line.startswith("wz_"))
+
     def background_client(self, seconds: float) -> BackgroundClient:
         clients = [self.chat_client(url) for url in self.base_urls]
         return BackgroundClient(clients, seconds).start()
@@ -549,11 +571,11 @@ class LocalStack:
         self.backend.stop_app(pod)
 
     @contextmanager
-    def extra_pod(self, chart: Chart, suffix: str) -> Iterator[Pod]:
-        """One more pod rendered from other values, scraped like the others but outside the
-        Service's rotation (the scenarios' pods() do not list it)."""
+    def extra_pod(self, chart: Chart, suffix: str, image: str = "") -> Iterator[Pod]:
+        """One more pod rendered from other values (of `image`, default the app image), scraped
+        like the others but outside the Service's rotation (the scenarios' pods() omit it)."""
         name = f"{chart.app_deployment()['metadata']['name']}-{suffix}"
-        pod = self._start_pod(chart, name)
+        pod = self._start_pod(chart, name, image)
         self.extra_pods.append(pod)
         self.on_pods_changed()
         try:

@@ -387,7 +387,7 @@ Contradictory values fail the render with a clear message.
     {{- end }}
 {{- end }}
 
-{{/* NetworkPolicy peer: this release's pods running the app image (app, migrate, seed-demo). */}}
+{{/* NetworkPolicy peer: this release's pods running the app image (app, migrate, seed-demo, bootstrap). */}}
 {{- define "wazen-ai.appClientsPeer" -}}
 - podSelector:
     matchLabels:
@@ -395,7 +395,7 @@ Contradictory values fail the render with a clear message.
     matchExpressions:
       - key: app.kubernetes.io/component
         operator: In
-        values: ["app", "migrate", "seed-demo"]
+        values: ["app", "migrate", "seed-demo", "bootstrap"]
 {{- end }}
 
 {{/*

@@ -98,12 +98,14 @@ def template_args(
     namespace: str = DEFAULT_NAMESPACE,
     kube_version: str = DEFAULT_KUBE_VERSION,
     api_versions: Iterable[str] = MONITORING_API_VERSIONS,
+    chart_dir: str | os.PathLike[str] = CHART_DIR,
 ) -> list[str]:
-    """The `helm template` argument list used by render() (exposed for the shell-minded)."""
+    """The `helm template` argument list used by render() (exposed for the shell-minded).
+    chart_dir: another copy of the chart (e.g. a released one pulled from OCI)."""
     args = [
         "template",
         release,
-        str(CHART_DIR),
+        str(chart_dir),
         "--namespace",
         namespace,
         "--kube-version",
@@ -137,7 +139,7 @@ def render(
 
     values_files: paths absolute, relative to the cwd or to the chart ("ci/hpa-values.yaml").
     set_values: {"dotted.key": value}, passed with --set-json so types survive.
-    kwargs: release, namespace, kube_version, api_versions (see template_args).
+    kwargs: release, namespace, kube_version, api_versions, chart_dir (see template_args).
     Raises HelmError when helm fails, e.g. when a template calls `fail` on contradictory values.
     """
     text = render_text(values_files, set_values, **kwargs)
