@@ -94,7 +94,8 @@ def test_quick_bench_writes_report_results_and_plots(bench_out: Path) -> None:
             assert entry["replies"] > 0, (n, name)
             assert entry["probe_requests"] > 0, (n, name)
             assert entry["errors_by_kind"].get("wrong_text", 0) == 0, (n, name)
-        assert level["gthread"]["upstream_max_open"] <= 8
+        # 2 workers x 4 threads, plus at most the 4 warm-up streams not yet hung up on.
+        assert level["gthread"]["upstream_max_open"] <= 8 + 4
         assert level["gevent"]["errors"] == 0
         if n > 8:  # more streams at once than 2 workers x 4 threads could hold
             assert level["gevent"]["upstream_max_open"] > 8
