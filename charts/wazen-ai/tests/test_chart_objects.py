@@ -145,8 +145,15 @@ def test_hpa_owns_the_replica_count(ci_renders: dict[str, Docs]) -> None:
         "name": "wazen-ai",
     }
     assert "replicas" not in find_one(docs, "Deployment")["spec"]
-    metrics = {m["resource"]["name"] for m in hpa["spec"]["metrics"]}
-    assert metrics == {"cpu", "memory"}
+    metrics = hpa["spec"]["metrics"]
+    assert {m["resource"]["name"] for m in metrics if m["type"] == "Resource"} == {"cpu", "memory"}
+    # Replies in flight per pod (autoscaling.targetRepliesInFlight), a Pods metric.
+    assert [m["pods"] for m in metrics if m["type"] == "Pods"] == [
+        {
+            "metric": {"name": "wazen_replies_in_flight"},
+            "target": {"type": "AverageValue", "averageValue": "300"},
+        }
+    ]
     assert not find_all(ci_renders["default-values.yaml"], "HorizontalPodAutoscaler")
 
 
