@@ -2,7 +2,8 @@
 
 - **Owned by a key.** A conversation belongs to the API key that started it; a lookup by id
   filters on the company *and* the key, so another key of the same company gets the 404 the API
-  promises ("No such conversation for this API key.").
+  promises ("No such conversation for this API key."). One without a key (older, or started by
+  the previous build during a rolling upgrade) is claimed by the first key that continues it.
 - **Found by its history.** OpenAI clients are stateless: they resend the whole history and no
   id. Each conversation keeps a digest of its turns as the server stored them (chained SHA-256,
   seeded with the key, each turn's role and stripped text); a request without an id whose
@@ -89,6 +90,17 @@ def _owned(tenant: Tenant) -> QuerySet[Conversation]:
     return Conversation.objects.filter(company_id=tenant.id, api_key_id=tenant.api_key_id)
 
 
+def _claim(tenant: Tenant, conversation_id: uuid.UUID) -> bool:
+    """A conversation of the company with no key (started before keys owned conversations, or
+    by a pod of the previous build during a rolling upgrade) becomes the key's that continues it
+    first; from then on it is that key's alone. Its customer keeps the conversation across the
+    upgrade; its id is a random UUID only that customer's client holds."""
+    claimed = Conversation.objects.filter(
+        pk=conversation_id, company_id=tenant.id, api_key__isnull=True
+    ).update(api_key_id=tenant.api_key_id)
+    return bool(claimed) and tenant.api_key_id is not None
+
+
 def _proposal(row: tuple) -> PendingProposal | None:
     service_id, quantity, unit_price, currency, created_at = row[2:]
     if service_id is None:
@@ -112,6 +124,8 @@ def conversation_open(
     started it), else the one whose history the client resent, else a new one."""
     if conversation_id is not None:
         row = _owned(tenant).filter(pk=conversation_id).values_list(*_FIELDS).first()
+        if row is None and _claim(tenant, conversation_id):
+            row = _owned(tenant).filter(pk=conversation_id).values_list(*_FIELDS).first()
         if row is None:
             raise ConversationNotFound(str(conversation_id))
         history = stored_history(conversation_id)

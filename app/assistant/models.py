@@ -22,7 +22,8 @@ class Conversation(models.Model):
     )
     # A digest of every turn so far as the server produced it (assistant/conversations.py): a
     # stateless OpenAI client that resends the history without an id continues this conversation.
-    history_digest = models.CharField(max_length=64, blank=True, default="")
+    # db_default: pods of the previous build insert conversations without it (rolling upgrade).
+    history_digest = models.CharField(max_length=64, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -68,8 +69,10 @@ class Order(models.Model):
     # What the customer was quoted, kept even if the service's price changes later: the total
     # (unit_price * quantity) and its parts.
     price = models.DecimalField(max_digits=12, decimal_places=2)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
-    quantity = models.PositiveIntegerField(default=1)
+    # NULL only on an order placed by a pod of the build before quantities (a rolling upgrade):
+    # quantity 1 at its price. db_default for the same reason.
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    quantity = models.PositiveIntegerField(default=1, db_default=1)
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the customer cancelled it (through the assistant); staff changes leave it empty.

@@ -2,8 +2,13 @@
 findable by the digest of their history (issue 18).
 
 Existing orders keep their meaning: quantity 1, unit price = the price they were placed at.
-Existing conversations get no key: no API caller can continue them (they were reachable by any
-key of the company, which is the defect), the admin still shows them.
+Existing conversations get no key; the first key of their company that continues one claims it
+(assistant/conversations.py).
+
+Safe for a rolling upgrade: pods of the previous build insert orders and conversations without
+the new columns while this schema is in place, so each new column has a default in the database
+(quantity 1, an empty digest) or is nullable (unit_price: NULL on such an order means quantity 1
+at its price).
 """
 
 import django.db.models.deletion
@@ -25,19 +30,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="order",
             name="quantity",
-            field=models.PositiveIntegerField(default=1),
+            field=models.PositiveIntegerField(db_default=1, default=1),
         ),
         migrations.AddField(
             model_name="order",
             name="unit_price",
-            field=models.DecimalField(decimal_places=2, max_digits=12, null=True),
+            field=models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
         ),
         migrations.RunPython(unit_price_from_price, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="order",
-            name="unit_price",
-            field=models.DecimalField(decimal_places=2, max_digits=12),
-        ),
         migrations.AddConstraint(
             model_name="order",
             constraint=models.CheckConstraint(
@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="conversation",
             name="history_digest",
-            field=models.CharField(blank=True, default="", max_length=64),
+            field=models.CharField(blank=True, db_default="", default="", max_length=64),
         ),
         migrations.AddIndex(
             model_name="conversation",
