@@ -230,7 +230,7 @@ def run(config: Config, env: dict, workdir: Path, pg: PgStats, tenants: list[Ten
     pairs = [(t.key, t.slug) for t in tenants]
     from django.conf import settings  # the harness runs the project's settings
 
-    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 0)
+    pool = settings.DATABASE_POOL_MAX_SIZE  # the servers' pools (gunicorn.conf.py turns them on)
     results: dict = {"servers": list(SERVERS), "tokens": TOKENS, "levels": [],
                      "db_pool_max_size_per_worker": pool}  # fmt: skip
     for level in levels(config):

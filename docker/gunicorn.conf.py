@@ -34,6 +34,9 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gevent"
 workers = _env_int("GUNICORN_WORKERS", 2)
 threads = _env_int("GUNICORN_THREADS", 4)  # gthread only
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)  # gevent: open connections
+# The server's database connections come from a pool per worker (app/config/settings.py), read
+# when the workers load the app; DATABASE_POOL=false in the environment still turns it off.
+os.environ.setdefault("DATABASE_POOL", "true")
 timeout = _env_int("GUNICORN_TIMEOUT", 60)
 # SIGTERM: stop accepting, let in-flight requests finish for this long, then kill. Keep it below
 # the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds, 30 by default).

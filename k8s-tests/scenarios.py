@@ -198,7 +198,6 @@ def check_chat(stack: Stack) -> dict:
     assert follow_up.json()["conversation_id"] == body["conversation_id"]
     log(f"{stack.name}: chat answered in {response.seconds * 1000:.0f} ms")
     check_streamed_reply(stack)
-    check_streamed_burst(stack)
     return body
 
 
@@ -222,7 +221,8 @@ BURST_PROBE_BOUND = 2.0  # seconds: the catalog stays fast while replies stream
 def check_streamed_burst(stack: Stack, streams: int = BURST_STREAMS) -> None:
     """A burst of streamed replies at once through the Service (more than the old 2 x 4 threads
     of one pod) all complete with text and [DONE], while `GET /api/v1/services` keeps answering
-    200 within BURST_PROBE_BOUND."""
+    200 within BURST_PROBE_BOUND. Run after the scenarios that compare the reply-latency
+    histogram with what clients measured: the burst's replies are slow on purpose."""
     results: list[Response | None] = [None] * streams
     clients = chat_clients(stack)
 

@@ -45,5 +45,8 @@ def logging_config(*, log_format: str, level: str) -> dict[str, Any]:
             # The LLM client's libraries log every HTTP request at INFO: a line per reply that
             # says nothing the reply metrics do not (failures are logged by assistant.services).
             **{name: {"level": "WARNING"} for name in ("httpx", "httpx2", "httpcore", "openai")},
+            # The pool warns on every failed connection attempt; a database outage is reported
+            # by the app's own 503s and logs (ops/database.py) and by the probes.
+            "psycopg.pool": {"level": "ERROR"},
         },
     }

@@ -86,6 +86,8 @@ _PROMETHEUS_ENGINES = {
     "django.db.backends.postgresql": "config.db_backends.postgresql",
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
 }
+# Connections each worker's pool may open (a pod: GUNICORN_WORKERS x this).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
 _database = dj_database_url.parse(
     env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
     conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
@@ -97,11 +99,13 @@ if "postgresql" in _database["ENGINE"]:
     # A pool per worker process, bounded: requests are greenlets (docker/gunicorn.conf.py), and
     # a connection per greenlet would grow with the replies in flight. A reply holds a connection
     # only for its short reads and its final write, never while the LLM talks (services.py).
-    if env_bool("DATABASE_POOL", True):
+    # The server turns it on (gunicorn.conf.py); a one-off command (migrate, wait_for_migrations)
+    # connects directly and reports the database's own error at once.
+    if env_bool("DATABASE_POOL", False):
         _database["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
         _database["OPTIONS"]["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0),
-            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+            "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1),
             "max_idle": env_float("DATABASE_POOL_MAX_IDLE", 300.0, minimum=1.0),
         }

@@ -148,6 +148,10 @@ def test_dashboard_panels_have_data(kind_stack):
         )
 
 
+def test_a_burst_of_streamed_replies_while_the_catalog_stays_fast(kind_stack):
+    scenarios.check_streamed_burst(kind_stack)
+
+
 def test_helm_test_passes(kind_stack):
     out = kind_stack.cluster.helm("test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout", "5m")
     log(f"kind: helm test\n{out}")

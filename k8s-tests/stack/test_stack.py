@@ -147,6 +147,10 @@ def test_per_key_minute_limit_throttles_through_the_service(stack):
     assert refused >= 2
 
 
+def test_a_burst_of_streamed_replies_while_the_catalog_stays_fast(stack):
+    scenarios.check_streamed_burst(stack)
+
+
 def test_every_dashboard_panel_returns_data(stack):
     """Last, when the window holds it all: cache errors and fallbacks (Redis outages), 5xx
     (readiness failing in hard mode), orders, and real provider errors from a pod whose LLM
