@@ -32,7 +32,7 @@ from benchmarks.config import Config
 from benchmarks.dataset import Tenant
 from benchmarks.phases import log
 from benchmarks.probes import PgStats, request, rss_kib, worker_pids
-from benchmarks.stack import REPO, Gunicorn, free_port
+from benchmarks.stack import REPO, Gunicorn, free_port, stop_process
 from benchmarks.upstream import reply_text
 
 SERVERS = ("gthread", "asgi", "gevent", "floor")
@@ -138,13 +138,7 @@ class Uvicorn:
         return self.process.pid
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)
 
 
 def quick_stop(server: Gunicorn) -> None:

@@ -194,15 +194,7 @@ class CatalogProvider(Provider):
         ranked = sorted(named, key=lambda s: Decimal(s.price))
         text = replies.say("differ", language, lines=replies.describe_lines(ranked, language))
         if len({s.currency for s in ranked}) == 1:
-            low, high = ranked[0], ranked[-1]
-            text += replies.say(
-                "compare_ends",
-                language,
-                low=low.name_in(language),
-                low_price=low.price_in(language),
-                high=high.name_in(language),
-                high_price=high.price_in(language),
-            )
+            text += _price_ends(ranked, language)
         return ProviderReply(text, intent=Intent.COMPARE, service_ids=tuple(s.id for s in ranked))
 
     def _compare(
@@ -211,14 +203,19 @@ class CatalogProvider(Provider):
         ranked = sorted(chosen, key=lambda s: Decimal(s.price))
         text = replies.say("compare", language, lines=replies.price_lines(ranked, language))
         if len({s.currency for s in ranked}) == 1 and len(ranked) >= 2:
-            low, high = ranked[0], ranked[-1]
-            text += replies.say(
-                "compare_ends",
-                language,
-                low=low.name_in(language),
-                low_price=low.price_in(language),
-                high=high.name_in(language),
-                high_price=high.price_in(language),
-            )
+            text += _price_ends(ranked, language)
         ids = tuple(s.id for s in ranked) if about_named else ()
         return ProviderReply(text, intent=Intent.COMPARE, service_ids=ids)
+
+
+def _price_ends(ranked: list[ServiceEntry], language: str) -> str:
+    """The cheapest and the dearest of services sorted by price (one currency)."""
+    low, high = ranked[0], ranked[-1]
+    return replies.say(
+        "compare_ends",
+        language,
+        low=low.name_in(language),
+        low_price=low.price_in(language),
+        high=high.name_in(language),
+        high_price=high.price_in(language),
+    )
