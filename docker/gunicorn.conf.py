@@ -32,6 +32,8 @@ bind = [os.environ.get("GUNICORN_BIND", "").strip() or f"0.0.0.0:{_env_int('PORT
 # flight is the app's WAZEN_MAX_INFLIGHT_REPLIES, not this number. gthread stays selectable.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "").strip() or "gevent"
 workers = _env_int("GUNICORN_WORKERS", 2)
+# The app refuses a process-local cache store shared by several processes (cachekit/checks.py).
+os.environ["WAZEN_SERVER_PROCESSES"] = str(workers)
 threads = _env_int("GUNICORN_THREADS", 4)  # gthread only
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)  # gevent: open connections
 # The server's database connections come from a pool per worker (app/config/settings.py), read

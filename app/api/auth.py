@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from api.errors import ApiError
-from catalog.api_keys import Tenant, hash_key, tenant_for_key
+from tenancy.keys import Tenant, hash_key, tenant_for_key
 
 
 def bearer_key(request: HttpRequest) -> str:

@@ -1,7 +1,7 @@
 """Before authentication: what a flood of bad keys may cost.
 
 A request whose key is missing, malformed, unknown or revoked costs a database query (unknown
-keys are not cached: see catalog/api_keys.py), so failures are limited per client address:
+keys are not cached: see tenancy/keys.py), so failures are limited per client address:
 `WAZEN_AUTH_FAILURES_PER_MINUTE_PER_IP` failed authentications per minute, counted in Redis like
 the other limits (api/ratelimit.py: one hash per window, no key per address or per bad key). An
 address over the limit gets `429 auth_rate_limited` with `Retry-After` for the rest of the minute;
@@ -27,9 +27,9 @@ from django.http import HttpRequest
 from api.errors import ApiError
 from api.metrics import AUTH_FAILURES
 from api.ratelimit import MINUTE, Limit, count
-from catalog import api_keys
-from catalog.cache.component import MISS
-from catalog.resilience import RateLimitedLog
+from cachekit.component import MISS
+from cachekit.guard import RateLimitedLog
+from tenancy import keys
 
 log = RateLimitedLog(logging.getLogger("wazen.auth"))
 _MAX_REMEMBERED = 10_000  # addresses this process refuses locally; the oldest go first
@@ -94,7 +94,7 @@ def refuse_if_blocked(request: HttpRequest) -> None:
     if retry_after is None:
         return
     _, _, token = request.headers.get("Authorization", "").partition(" ")
-    if api_keys.api_key_resolutions.held(api_keys.hash_key(token.strip())) in (MISS, None):
+    if keys.resolutions().held(keys.hash_key(token.strip())) in (MISS, None):
         raise _throttled(retry_after)
 
 

@@ -33,8 +33,9 @@ from django.http import HttpRequest
 
 from api.errors import ApiError
 from api.metrics import RATE_LIMIT_FAIL_OPEN, RATE_LIMITED
-from catalog.api_keys import Tenant
-from catalog.resilience import CacheUnavailable, RedisGuard
+from cachekit.guard import CacheUnavailable, RedisGuard
+from cachekit.stores import redis_client
+from tenancy.keys import Tenant
 
 MINUTE, DAY = 60, 86_400
 
@@ -126,9 +127,7 @@ def _script(client):
 
 
 def _redis():
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
+    return redis_client()
 
 
 def count(limits: list[Limit], identities: dict[str, str]) -> tuple[Limit, int] | None:

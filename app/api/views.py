@@ -18,7 +18,7 @@ from api import inflight, preauth, ratelimit
 from api.auth import authenticate
 from api.errors import ApiError, error_response
 from api.openapi import Operation
-from catalog.api_keys import Tenant
+from tenancy.keys import Tenant
 
 # nginx's code for a request whose client closed the connection before the response.
 CLIENT_CLOSED_REQUEST = 499

@@ -21,7 +21,7 @@ from assistant.language import LANGUAGES, negotiate_language
 from assistant.schemas import Catalog, ChatRequest, ChatResponse
 from assistant.services import ConversationNotFound, reply_start, reply_whole
 from catalog import cache as catalog_cache
-from catalog.api_keys import Tenant
+from tenancy.keys import Tenant
 
 CONVERSATION_NOT_FOUND = "Unknown conversation, or one another API key started."
 

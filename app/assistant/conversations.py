@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from assistant.models import Conversation, Message
 from assistant.providers import Turn
-from catalog.api_keys import Tenant
+from tenancy.keys import Tenant
 
 # A proposal not confirmed within this time is not confirmed by a late "yes": prices and minds
 # change, and the customer should see what they agree to.

@@ -8,7 +8,8 @@ import uuid
 
 from django.db import models
 
-from catalog.models import ApiKey, Company, Service
+from catalog.models import Service
+from tenancy.models import ApiKey, Company
 
 
 class Conversation(models.Model):

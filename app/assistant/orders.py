@@ -15,9 +15,9 @@ from django.utils import timezone
 from assistant import replies
 from assistant.models import Order
 from assistant.selectors import OrderView, conversation_orders
-from catalog.api_keys import Tenant
 from catalog.models import Service
 from ops.metrics import ORDERS_CANCELLED, ORDERS_CREATED
+from tenancy.keys import Tenant
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from assistant import replies
 from assistant.conversations import PendingProposal
 from assistant.models import OrderProposal
 from assistant.orders import OrderSummary, order_create, orderable_service
-from catalog.api_keys import Tenant
 from catalog.snapshot import CatalogSnapshot
+from tenancy.keys import Tenant
 
 MAX_QUANTITY = 10_000  # a larger number is a typo or a test of the system, not an order
 

@@ -38,7 +38,6 @@ from assistant.providers import (
     get_provider,
 )
 from catalog import cache as catalog_cache
-from catalog.api_keys import Tenant
 from catalog.snapshot import CatalogSnapshot
 from ops.metrics import (
     LLM_DURATION,
@@ -48,6 +47,7 @@ from ops.metrics import (
     REPLY_DURATION,
     REPLY_FIRST_CHUNK,
 )
+from tenancy.keys import Tenant
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,14 @@
-"""Staff edit catalogs here. Every save and bulk action goes through the model signals or
-ServiceQuerySet, so the company's cached catalog is invalidated after commit like any write.
+"""Staff edit catalogs here. Every save and bulk action goes through the model signals or the
+invalidating queryset, so the company's cached catalog is invalidated after commit like any write.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.api_keys import api_key_issue, api_key_revoke
-from catalog.models import ApiKey, Company, Service
+from catalog.models import Service
+from tenancy.admin import CompanyAdmin
+from tenancy.models import Company
 
 
 class ServiceInline(admin.TabularInline):
@@ -16,23 +17,14 @@ class ServiceInline(admin.TabularInline):
     fields = ("name", "name_ar", "category", "price", "currency", "is_orderable", "is_active")
 
 
-@admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "is_active", "created_at")
-    search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
-    inlines = [ServiceInline]
-    actions = ["issue_api_key"]
+# The company page lists its services: tenancy knows nothing of services, so the catalog extends
+# tenancy's company admin with them.
+admin.site.unregister(Company)
 
-    @admin.action(description="Issue a new API key (shown once)")
-    def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Company]) -> None:
-        for company in queryset:
-            _, raw_key = api_key_issue(company=company, name=f"admin:{request.user}")
-            self.message_user(
-                request,
-                f"New API key for {company.slug} (copy it now, it is not stored): {raw_key}",
-                messages.WARNING,
-            )
+
+@admin.register(Company)
+class CompanyWithServicesAdmin(CompanyAdmin):
+    inlines = [ServiceInline]
 
 
 @admin.register(Service)
@@ -69,19 +61,3 @@ class ServiceAdmin(admin.ModelAdmin):
     @admin.action(description="Mark selected services not orderable")
     def make_unorderable(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
         queryset.update(is_orderable=False)
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "name", "company", "created_at", "revoked_at")
-    list_filter = ("company",)
-    readonly_fields = ("company", "prefix", "key_hash", "created_at", "revoked_at")
-    actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # keys are issued with the company action or `manage.py issue_api_key`
-
-    @admin.action(description="Revoke selected keys")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        for api_key in queryset.filter(revoked_at__isnull=True):
-            api_key_revoke(api_key=api_key)

@@ -6,4 +6,6 @@ class CatalogConfig(AppConfig):
     verbose_name = "Service catalog"
 
     def ready(self) -> None:
-        from catalog import checks, signals  # noqa: F401 -- registers checks and receivers
+        from catalog import cache
+
+        cache.register_cache()

@@ -1,8 +1,8 @@
-"""Tenants (companies), their API keys and their orderable services.
+"""A company's orderable services.
 
-Every write path that can change a cached value (a company's catalog, an API key's resolution)
-ends in a cache invalidation after commit: per-object writes through signals (catalog/signals.py),
-bulk writes through InvalidatingQuerySet (catalog/invalidation.py), the manager of all three.
+Every write path that can change a cached catalog ends in an invalidation after commit
+(cachekit/writes.py): per-object writes through the receivers `track` connects, bulk writes
+through the invalidating manager.
 """
 
 from __future__ import annotations
@@ -13,52 +13,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from catalog.invalidation import InvalidatingQuerySet
-
-
-class Company(models.Model):
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=64, unique=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = InvalidatingQuerySet.as_manager()
-
-    class Meta:
-        verbose_name_plural = "companies"
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class ApiKey(models.Model):
-    """An API key, stored only as a SHA-256 hash.
-
-    Keys are 256-bit random tokens, so a fast unsalted hash is enough to make a leaked table
-    useless while keeping the lookup a single indexed equality.
-    """
-
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100, default="default")
-    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a key.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = InvalidatingQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = "API key"
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}… ({self.name})"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
+from cachekit.writes import InvalidatingQuerySet
+from tenancy.models import Company
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. SAR.")
 

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from catalog.schema import schema_version
+from cachekit.schema import schema_version
 
 LANGUAGES = ("en", "ar")
 # Bump when the payload changes meaning without changing its fields (e.g. a price format);

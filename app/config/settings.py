@@ -9,7 +9,6 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.caches import build_caches
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 from config.logging import logging_config
 
@@ -41,6 +40,8 @@ INSTALLED_APPS = [
     "django_prometheus",
     "health_check",
     "api",
+    "cachekit",
+    "tenancy",
     "catalog",
     "assistant",
     "ops",
@@ -113,7 +114,9 @@ DATABASES = {"default": _database}
 DATABASE_HEALTH_CHECK_AFTER_IDLE = env_float("DATABASE_HEALTH_CHECK_AFTER_IDLE", 10.0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache -------------------------------------------------------------------------------------
+# --- Cache (cachekit) --------------------------------------------------------------------------
+# Redis when REDIS_URL is set; else one process' memory, refused for a server of more than one
+# process (cachekit/checks.py). Django's cache framework is not used.
 REDIS_URL = env_str("REDIS_URL")
 CACHE_BACKEND = env_choice(
     "DJANGO_CACHE_BACKEND", "redis" if REDIS_URL else "locmem", ("redis", "locmem")
@@ -121,13 +124,14 @@ CACHE_BACKEND = env_choice(
 CACHE_TIMEOUT = env_int("CACHE_TIMEOUT", 300, minimum=1)
 if CACHE_BACKEND == "redis" and not REDIS_URL:
     raise ImproperlyConfigured("DJANGO_CACHE_BACKEND=redis needs REDIS_URL")
-CACHES = build_caches(
-    backend=CACHE_BACKEND,
-    redis_url=REDIS_URL,
-    timeout=CACHE_TIMEOUT,
-    socket_timeout=env_float("WAZEN_CACHE_SOCKET_TIMEOUT", 0.25, minimum=0.01),
-    max_connections=env_int("WAZEN_CACHE_MAX_CONNECTIONS", 50, minimum=1),
-)
+# Short timeouts: a hung Redis costs one short wait, then the caller's breaker opens.
+WAZEN_CACHE_SOCKET_TIMEOUT = env_float("WAZEN_CACHE_SOCKET_TIMEOUT", 0.25, minimum=0.01)
+WAZEN_CACHE_MAX_CONNECTIONS = env_int("WAZEN_CACHE_MAX_CONNECTIONS", 50, minimum=1)
+# Processes of this server sharing the cache store (gunicorn.conf.py sets it to its workers).
+WAZEN_SERVER_PROCESSES = env_int("WAZEN_SERVER_PROCESSES", 1, minimum=1)
+# How often a serving process looks for invalidations another process could not bring to Redis
+# (cachekit/pending.py): the longest a stale value can be served after such a write. 0: never.
+WAZEN_CACHE_PENDING_POLL_SECONDS = env_float("WAZEN_CACHE_PENDING_POLL_SECONDS", 1.0, minimum=0)
 
 # --- Wazen -------------------------------------------------------------------------------------
 WAZEN_CACHE_BREAKER_COOLDOWN = env_float("WAZEN_CACHE_BREAKER_COOLDOWN", 5.0)

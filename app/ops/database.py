@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 
 from api.errors import error_response
 from api.handlers import is_api_path
-from catalog.resilience import RateLimitedLog
+from cachekit.guard import RateLimitedLog
 from ops.metrics import DATABASE_UNAVAILABLE
 
 RETRY_AFTER_SECONDS = 5

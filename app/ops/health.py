@@ -23,6 +23,8 @@ from health_check.checks import Database
 from health_check.exceptions import HealthCheckException, ServiceUnavailable
 from health_check.views import HealthCheckView, MediaType
 
+from cachekit import registry
+from cachekit.guard import CacheUnavailable
 from catalog import cache as catalog_cache
 from ops.metrics import MIGRATIONS_PENDING
 from ops.migrations import pending_migrations
@@ -40,9 +42,9 @@ class CatalogCache(HealthCheck):
 
     def run(self) -> None:
         try:
-            self.latency_ms = round(catalog_cache.ping() * 1000, 2)
+            self.latency_ms = round(registry.ping() * 1000, 2)
             self.state = "up"
-        except catalog_cache.CacheUnavailable as error:
+        except CacheUnavailable as error:
             self.state, self.detail = "down", str(error)
             if settings.WAZEN_HEALTH_CACHE_CRITICAL:
                 raise ServiceUnavailable(f"catalog cache unavailable: {error}") from error
@@ -140,7 +142,7 @@ class ProbeView(HealthCheckView):
                 "detail": cache_check.detail or None,
                 "latency_ms": cache_check.latency_ms,
                 "stats": catalog_cache.cache_stats(),
-                "caches": {cache.name: cache.stats() for cache in catalog_cache.all_caches()},
+                "caches": {cache.name: cache.stats() for cache in registry.caches()},
             }
         return JsonResponse(body, status=status)
 

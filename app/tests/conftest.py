@@ -12,17 +12,14 @@ from decimal import Decimal
 
 import dj_database_url
 import pytest
-from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
 from api import preauth
 from assistant import providers
-from catalog import api_keys
-from catalog import cache as catalog_cache
-from catalog.api_keys import Tenant, api_key_issue
-from catalog.cache import stores
-from catalog.models import Company, Service
-from config.caches import build_caches
+from cachekit import registry
+from catalog.models import Service
+from tenancy.keys import Tenant, api_key_issue
+from tenancy.models import Company
 from tests.assistant.chat_completions_server import ChatCompletionsServer
 from tests.servers import PostgresServer, RedisServer
 
@@ -56,36 +53,28 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def redis_cache(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
-    """Point the default cache at the session's real redis-server, empty and healthy."""
+    """Point the caches at the session's real redis-server, empty and healthy."""
     if redis_server.process is None:
         redis_server.start()
     settings.CACHE_BACKEND = "redis"
-    settings.CACHES = build_caches(backend="redis", redis_url=redis_server.url, timeout=300)
+    settings.REDIS_URL = redis_server.url
     redis_server.cli("FLUSHALL")
     yield redis_server
     if redis_server.process is None:  # a test stopped it: bring it back for the next one
         redis_server.start()
-    cache.close()
 
 
 @pytest.fixture(autouse=True)
 def fresh_caches(monkeypatch) -> Iterator[None]:
-    """Every test starts like a fresh process: new cache instances (counters, breakers, local
-    entries, flights, pending invalidations), an empty in-process store, and a fresh pre-auth
-    state. At the end, a breaker's pending re-probe is cancelled: fired during a later test, it
-    would talk to that test's Redis (and be counted by tests that count Redis commands)."""
-    monkeypatch.setattr(stores, "_local_memory", stores.LocalMemoryStore())
-    instances = [catalog_cache.build_catalog_cache(), api_keys.build_api_key_cache()]
-    monkeypatch.setattr(catalog_cache, "catalog_snapshots", instances[0])
-    monkeypatch.setattr(api_keys, "api_key_resolutions", instances[1])
+    """Every test starts like a fresh process: the registry's instances rebuilt (counters,
+    breakers, local entries, flights, pending invalidations), an empty in-process store, and a
+    fresh pre-auth state. At the end, the instances' pending re-probes are cancelled: fired
+    during a later test, one would talk to that test's Redis."""
+    registry.reset()
     monkeypatch.setattr(preauth, "blocked", preauth.Blocked())
     monkeypatch.setattr(preauth, "log", preauth.RateLimitedLog(logging.getLogger("wazen.auth")))
-    cache.clear()
     yield
-    for instance in instances:
-        timer = instance.guard._reprobe
-        if timer is not None:
-            timer.cancel()
+    registry.reset()
 
 
 @pytest.fixture

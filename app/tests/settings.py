@@ -1,7 +1,7 @@
 """Test settings: the production settings module, with the environment a test run needs.
 
 Tests run with DEBUG off, like production. Redis and PostgreSQL are started by fixtures
-(tests/conftest.py), which point CACHES and DATABASES at them.
+(tests/conftest.py), which point REDIS_URL and DATABASES at them.
 """
 
 import os

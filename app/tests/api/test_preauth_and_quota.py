@@ -13,13 +13,12 @@ import json
 import logging
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from prometheus_client import REGISTRY
 
+from cachekit.stores import redis_client
 from catalog import cache as catalog_cache
-from config.caches import build_caches
 from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,9 +127,8 @@ def small_redis(tmp_path, settings):
         tmp_path / "redis", extra_args=("--maxmemory", "4mb", "--maxmemory-policy", "volatile-lru")
     ).start()
     settings.CACHE_BACKEND = "redis"
-    settings.CACHES = build_caches(backend="redis", redis_url=server.url, timeout=300)
+    settings.REDIS_URL = server.url
     yield server
-    cache.close()
     server.stop()
 
 
@@ -144,7 +142,7 @@ def test_a_flood_of_bogus_keys_leaves_a_bounded_number_of_redis_keys(
             client.get("/api/v1/services", HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code
             == 200
         )
-    catalog_key = catalog_cache.catalog_snapshots.entry_key(company.id)
+    catalog_key = catalog_cache.snapshots().entry_key(company.id)
     before = set(small_redis.cli("--scan").split())
     assert catalog_key in before
     for n in range(1500):  # 100 addresses, 15 bogus keys each
@@ -177,7 +175,7 @@ def test_memory_pressure_evicts_cache_entries_never_the_limit_counters(
     }
     assert len(counters) == 2
     for n in range(3000):  # 6 MB of cache entries into a 4 MB Redis
-        cache.set(f"filler-{n}", "x" * 2000, 300)
+        redis_client().set(f"wazen:1:filler:{n}", "x" * 2000, ex=300)
     assert int(small_redis.cli("INFO", "stats").split("evicted_keys:")[1].split()[0]) > 0
     for key, value in counters.items():
         assert small_redis.cli("HGETALL", key) == value

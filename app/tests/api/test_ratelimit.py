@@ -14,8 +14,8 @@ from prometheus_client import REGISTRY
 
 from api import ratelimit
 from api.errors import ApiError
-from catalog.api_keys import api_key_issue, hash_key
-from catalog.resilience import RedisGuard
+from cachekit.guard import RedisGuard
+from tenancy.keys import api_key_issue, hash_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assistant.models import Conversation, Message, Order
-from catalog.api_keys import api_key_issue
 from catalog.models import Service
+from tenancy.keys import api_key_issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

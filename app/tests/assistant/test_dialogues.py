@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.api_keys import Tenant
+from tenancy.keys import Tenant
 from tests.assistant.dialogues.basics import BASICS
 from tests.assistant.dialogues.harness import demo_company, run_dialogue
 from tests.assistant.dialogues.orders import ISSUE_18

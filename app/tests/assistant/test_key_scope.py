@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 
 from assistant import services
 from assistant.models import Conversation, Order
-from catalog.api_keys import Tenant, api_key_issue
 from catalog.models import Service
+from tenancy.keys import Tenant, api_key_issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GONE = "No such conversation for this API key."

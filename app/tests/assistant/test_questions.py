@@ -15,8 +15,8 @@ import pytest
 
 from assistant import services
 from assistant.models import Order, OrderProposal
-from catalog.api_keys import Tenant
 from catalog.models import Service
+from tenancy.keys import Tenant
 from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
 from tests.assistant.dialogues.harness import demo_company, run_dialogue
 from tests.assistant.test_dialogues import DIALOGUES

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 
 from assistant.models import Conversation, Order
-from catalog.api_keys import api_key_issue
 from catalog.models import Service
+from tenancy.keys import api_key_issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

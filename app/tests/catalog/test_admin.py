@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
+from django.urls import reverse
 
 from catalog import cache as catalog_cache
 from catalog.models import Service
+from tenancy.keys import tenant_for_key
+from tenancy.models import Company
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,15 +55,29 @@ def test_admin_bulk_action_invalidates(redis_cache, company, staff_client):
     assert len(catalog_cache.orderable_services(company.id).services) == 1
 
 
-def test_admin_issue_key_action_shows_the_key_once(company, staff_client):
+def test_admin_issue_key_action_shows_the_key_once_and_never_in_a_cookie(company, staff_client):
+    changelist = reverse(f"admin:{Company._meta.app_label}_company_changelist")
     response = staff_client.post(
-        "/admin/catalog/company/",
-        {"action": "issue_api_key", "_selected_action": [company.pk]},
-        follow=True,
+        changelist, {"action": "issue_api_key", "_selected_action": [company.pk]}, follow=True
     )
-    text = response.content.decode()
-    assert "New API key for acme" in text
-    assert "wz_" in text
+    raw_keys = list(re.findall(r"wz_[A-Za-z0-9_-]{20,}", _text(response)))
+    assert len(set(raw_keys)) == 1
+    raw_key = raw_keys[0]
+    assert tenant_for_key(raw_key).id == company.id
+    # Not in any cookie (Django's messages travel in one), not in the session, not cacheable.
+    cookies = " ".join(morsel.value for morsel in staff_client.cookies.values())
+    assert raw_key not in cookies
+    for chain in response.redirect_chain:
+        assert raw_key not in chain[0]
+    session = staff_client.session
+    assert raw_key not in str(dict(session.items()))
+    assert "no-store" in response.headers.get("Cache-Control", "")
+    # Shown once: the next page shows no key.
+    assert "wz_" not in _text(staff_client.get(changelist))
+
+
+def _text(response) -> str:
+    return response.content.decode()
 
 
 def test_admin_edits_the_arabic_texts_right_to_left(redis_cache, company, staff_client):

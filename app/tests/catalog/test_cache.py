@@ -41,7 +41,7 @@ def test_miss_costs_one_query_and_hit_costs_none(redis_cache, company):
 
 
 def entry_key(company_id: int) -> str:
-    return catalog_cache.catalog_snapshots.entry_key(company_id)
+    return catalog_cache.snapshots().entry_key(company_id)
 
 
 def test_snapshot_is_plain_json_with_the_configured_ttl(redis_cache, company, settings):
@@ -190,7 +190,7 @@ def test_another_process_filling_is_waited_for_not_duplicated(
     redis_cache, company, catalog_sql_counter
 ):
     """The fill lock (shared in Redis) makes other processes wait for the filler's snapshot."""
-    cold = catalog_cache.catalog_snapshots
+    cold = catalog_cache.snapshots()
     generation = cold.store().get_or_start_generation(cold.generation_key(company.id))
     lock_key = f"wazen:1:catalog:fill:{company.id}:{generation}"
     redis_cache.cli("SET", lock_key, "1", "EX", "10")  # "another process" is filling

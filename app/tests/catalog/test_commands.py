@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog import cache as catalog_cache
-from catalog.api_keys import tenant_for_key
-from catalog.models import Company
+from tenancy.keys import tenant_for_key
+from tenancy.models import Company
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +59,9 @@ def test_catalog_cache_warm_stats_invalidate(redis_cache, make_company):
     assert stats["ping_ms"] is not None
     assert stats["catalog"]["hits"] == 2
     assert set(stats) == {"ping_ms", "catalog", "api_keys"}
-    assert run("catalog_cache", "invalidate", a.slug).strip() == "invalidate: 1 companies"
+    assert run("catalog_cache", "invalidate", a.slug).strip() == (
+        "invalidate: 1 companies (0 api_keys entries, 1 catalog entries)"
+    )
     with CaptureQueriesContext(connection) as queries:
         catalog_cache.orderable_services(a.id)
     assert len(queries.captured_queries) == 1
@@ -77,3 +79,32 @@ def test_catalog_cache_invalidate_fails_loudly_when_redis_is_down(redis_cache, c
         run("catalog_cache", "invalidate", "acme")
     stats = json.loads(run("catalog_cache", "stats"))
     assert stats["ping_ms"] is None
+
+
+def test_the_repair_after_raw_sql_covers_inactive_companies(redis_cache, company, api_key):
+    assert tenant_for_key(api_key).id == company.id  # cached
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalog_company SET is_active = %s", [False])
+    assert tenant_for_key(api_key) is not None  # raw SQL: the cache cannot know
+    out = run("catalog_cache", "invalidate").strip()
+    assert out.startswith("invalidate: 1 companies"), out
+    assert tenant_for_key(api_key) is None
+
+
+def test_invalidate_all_retires_every_entry_of_every_cache(redis_cache, make_company, api_key):
+    companies = [make_company(services=1) for _ in range(3)]
+    for company in companies:
+        catalog_cache.orderable_services(company.id)
+    assert tenant_for_key(api_key) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalog_service SET price = %s", ["7.00"])
+        cursor.execute("UPDATE catalog_apikey SET revoked_at = created_at")
+    assert run("catalog_cache", "invalidate", "--all").strip() == (
+        "invalidate --all: every cache entry retired"
+    )
+    assert redis_cache.cli("--scan", "--pattern", "wazen:1:catalog:*").split() == []
+    for company in companies:
+        assert {s.price for s in catalog_cache.orderable_services(company.id).services} == {"7.00"}
+    assert tenant_for_key(api_key) is None
+    with pytest.raises(CommandError, match="--all goes with `invalidate` alone"):
+        run("catalog_cache", "invalidate", companies[0].slug, "--all")

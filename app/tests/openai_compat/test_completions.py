@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 from assistant import services
 from assistant.models import Conversation, Message, Order
 from catalog import cache as catalog_cache
-from catalog.api_keys import api_key_issue
 from catalog.models import Service
+from tenancy.keys import api_key_issue
 from tests.assistant.chat_completions_server import Frame, Scripted, stream_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -77,8 +77,9 @@ def second_tenant(app: GunicornApp) -> tuple[str, str]:
     out = app.manage(
         "shell",
         "-c",
-        "from catalog.models import Company, Service\n"
-        "from catalog.api_keys import api_key_issue\n"
+        "from catalog.models import Service\n"
+        "from tenancy.models import Company\n"
+        "from tenancy.keys import api_key_issue\n"
         "c = Company.objects.create(slug='other', name='Other Co')\n"
         "Service.objects.create(company=c, name='Payroll', price='10.00', currency='SAR')\n"
         "print('KEY=' + api_key_issue(company=c, name='t')[1])",

@@ -11,7 +11,7 @@ import pytest
 from django.db import OperationalError, connection
 from prometheus_client import REGISTRY
 
-from catalog.resilience import RateLimitedLog
+from cachekit.guard import RateLimitedLog
 from ops import database
 from tests.servers import free_port
 

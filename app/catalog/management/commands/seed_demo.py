@@ -3,8 +3,8 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from catalog.api_keys import api_key_issue
 from catalog.models import Company, Service
+from tenancy.keys import api_key_issue
 
 # (name, category, price, description, Arabic name, Arabic description)
 DEMO_SERVICES = [

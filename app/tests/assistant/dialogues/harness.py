@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from assistant import services
 from assistant.models import Order
-from catalog.api_keys import Tenant
 from catalog.management.commands.seed_demo import DEMO_SERVICES
-from catalog.models import Company, Service
+from catalog.models import Service
+from tenancy.keys import Tenant
+from tenancy.models import Company
 from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
 from tests.assistant.dialogues import CONFIRM, TOOL_INTENTS, Dialogue, Step, _arabic
 

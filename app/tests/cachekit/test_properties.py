@@ -26,10 +26,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from assistant.providers import get_provider
-from catalog import invalidation
-from catalog.api_keys import api_key_issue, tenant_from_db
-from catalog.models import ApiKey, Company, Service
+from cachekit import writes as invalidation
+from catalog.models import Service
 from catalog.selectors import catalog_snapshot_from_db
+from tenancy.keys import api_key_issue, tenant_from_db
+from tenancy.models import ApiKey, Company
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -7,7 +7,7 @@ will (issue 18: 2,000 an hour in a soak). Their database query is bounded instea
 failed authentications per client address (api/preauth.py). Every
 write that can change an answer — a key issued, revoked (one by one or in bulk), deleted, or its
 company renamed, deactivated or deleted, through any write path — retires the cached answer after
-commit (catalog/invalidation.py): a revoked key stops working when the revocation commits.
+commit (cachekit/writes.py): a revoked key stops working when the revocation commits.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from catalog.cache.component import GenerationalCache
-from catalog.models import ApiKey, Company
-from catalog.schema import schema_version
+from cachekit import registry, writes
+from cachekit.component import GenerationalCache
+from cachekit.schema import schema_version
+from tenancy.models import ApiKey, Company
 
 KEY_PREFIX = "wz_"
 MAX_KEY_LENGTH = 200
@@ -66,7 +67,7 @@ def is_well_formed(raw_key: str) -> bool:
 
 def tenant_for_key(raw_key: str) -> Tenant | None:
     """The active company owning an active key, or None. No query when the answer is cached."""
-    return api_key_resolutions.get(hash_key(raw_key)) if is_well_formed(raw_key) else None
+    return resolutions().get(hash_key(raw_key)) if is_well_formed(raw_key) else None
 
 
 def tenant_from_db(key_hash: str) -> Tenant | None:
@@ -93,7 +94,7 @@ def _ttl(tenant: Tenant | None) -> float:
 
 def build_api_key_cache() -> GenerationalCache[Tenant | None]:
     return GenerationalCache(
-        name="api_keys",
+        name=CACHE_NAME,
         schema_version=schema_version(TENANT_REVISION, Tenant),
         load=tenant_from_db,
         encode=_encode,
@@ -102,4 +103,34 @@ def build_api_key_cache() -> GenerationalCache[Tenant | None]:
     )
 
 
-api_key_resolutions = build_api_key_cache()
+CACHE_NAME = "api_keys"
+
+
+def resolutions() -> GenerationalCache[Tenant | None]:
+    return registry.cache(CACHE_NAME)
+
+
+def _key_rows(model, pks: list[Any]) -> set[str]:
+    return set(model._base_manager.filter(pk__in=pks).values_list("key_hash", flat=True))
+
+
+def _key_objects(objs) -> set[str]:
+    return {obj.key_hash for obj in objs}
+
+
+def _company_rows(model, pks: list[Any]) -> set[str]:
+    # A company renamed, deactivated or deleted changes what each of its keys resolves to.
+    keys = ApiKey._base_manager.filter(company_id__in=pks)
+    return set(keys.values_list("key_hash", flat=True))
+
+
+def _company_objects(objs) -> set[str]:
+    return _company_rows(Company, [obj.pk for obj in objs])
+
+
+def register_cache() -> None:
+    """At ready(): the resolutions cache, and the rows each resolution is read from."""
+    registry.register(CACHE_NAME, build_api_key_cache)
+    moved = frozenset({"company"})
+    writes.track(CACHE_NAME, ApiKey, registry.Dependents(_key_rows, _key_objects, moved))
+    writes.track(CACHE_NAME, Company, registry.Dependents(_company_rows, _company_objects))

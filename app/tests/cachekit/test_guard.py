@@ -8,14 +8,13 @@ import logging
 import time
 
 import pytest
-from django_redis import get_redis_connection
 from redis.exceptions import ResponseError
 
+from cachekit.guard import is_outage
+from cachekit.stores import redis_client
 from catalog import cache as catalog_cache
 from catalog import selectors
 from catalog.models import Service
-from catalog.resilience import is_outage
-from config.caches import build_caches
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,11 +73,10 @@ def test_a_hung_redis_costs_one_short_timeout_then_nothing(redis_cache, company)
 
 
 def test_exhausted_connection_pool_falls_back(redis_cache, company, settings):
-    # Database 1: django-redis keeps one pool per URL, so this gets a new pool of one.
-    settings.CACHES = build_caches(
-        backend="redis", redis_url=redis_cache.url.replace("/0", "/1"), max_connections=1
-    )
-    pool = get_redis_connection("default").connection_pool
+    # Database 1: one pool per URL, so this gets a new pool of one.
+    settings.WAZEN_CACHE_MAX_CONNECTIONS = 1
+    settings.REDIS_URL = redis_cache.url.replace("/0", "/1")
+    pool = redis_client().connection_pool
     held = pool.get_connection()
     try:
         snapshot = catalog_cache.orderable_services(company.id)

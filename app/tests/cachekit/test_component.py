@@ -15,13 +15,15 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from catalog import api_keys, selectors
+from cachekit.component import GenerationalCache
+from cachekit.guard import CacheUnavailable, CircuitBreaker, RedisGuard
+from cachekit.stores import default_store
 from catalog import cache as catalog_cache
-from catalog.api_keys import api_key_issue, hash_key, tenant_for_key
-from catalog.cache.component import GenerationalCache
-from catalog.cache.stores import default_store
-from catalog.models import ApiKey, Company, Service
-from catalog.resilience import CacheUnavailable, CircuitBreaker, RedisGuard
+from catalog import selectors
+from catalog.models import Service
+from tenancy import keys
+from tenancy.keys import api_key_issue, hash_key, tenant_for_key
+from tenancy.models import ApiKey, Company
 from tests.conftest import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +37,7 @@ def prices(company_id: int) -> set[str]:
 
 
 def test_an_entry_with_a_field_this_build_does_not_know_is_a_counted_miss(redis_cache, company):
-    snapshots = catalog_cache.catalog_snapshots
+    snapshots = catalog_cache.snapshots()
     expected = catalog_cache.orderable_services(company.id)
     key = snapshots.entry_key(company.id)
     entry = json.loads(redis_cache.cli("GET", key))
@@ -51,14 +53,14 @@ def test_an_entry_with_a_field_this_build_does_not_know_is_a_counted_miss(redis_
 
 
 def test_api_key_entries_of_another_shape_are_misses(redis_cache, company, api_key):
-    resolutions = api_keys.api_key_resolutions
+    resolutions = keys.resolutions()
     tenant = tenant_for_key(api_key)
     key = resolutions.entry_key(hash_key(api_key))
     entry = json.loads(redis_cache.cli("GET", key))
     del entry["d"]["slug"]  # a build that dropped a field
     redis_cache.cli("SET", key, json.dumps(entry))
     redis_cache.cli("SET", resolutions.entry_key("garbage"), "\x80not json")
-    fresh = api_keys.build_api_key_cache()
+    fresh = keys.build_api_key_cache()
 
     assert fresh.get(hash_key(api_key)) == tenant
     assert fresh.get("garbage") is None  # unknown hash: from the database, no exception
@@ -68,7 +70,7 @@ def test_api_key_entries_of_another_shape_are_misses(redis_cache, company, api_k
 def test_builds_with_different_schemas_use_different_entries_but_share_generations(
     redis_cache, company
 ):
-    current = catalog_cache.catalog_snapshots
+    current = catalog_cache.snapshots()
     other = GenerationalCache(
         name="catalog",
         schema_version="999.other",
@@ -136,7 +138,7 @@ def test_renaming_a_company_in_bulk_reaches_cached_key_resolutions(redis_cache, 
 def test_issuing_a_key_retires_a_cached_unknown_answer(redis_cache, company, monkeypatch):
     raw = "wz_" + "k" * 43
     assert tenant_for_key(raw) is None  # cached negatively
-    monkeypatch.setattr(api_keys.secrets, "token_urlsafe", lambda n: "k" * 43)
+    monkeypatch.setattr(keys.secrets, "token_urlsafe", lambda n: "k" * 43)
     api_key_issue(company=company)
     assert tenant_for_key(raw).id == company.id
 
@@ -170,7 +172,7 @@ def test_a_trial_that_raises_a_programming_error_does_not_stick_the_breaker(sett
 
 
 def test_a_wrongtype_trial_leaves_the_cache_usable(redis_cache, company, settings):
-    snapshots = catalog_cache.catalog_snapshots
+    snapshots = catalog_cache.snapshots()
     snapshots.guard.breaker.record_failure()
     time.sleep(settings.WAZEN_CACHE_BREAKER_COOLDOWN + 0.05)
     gen_key = snapshots.generation_key(company.id)
@@ -215,7 +217,7 @@ def test_a_reader_inside_a_transaction_never_leads_others(redis_cache, company):
     """A thread inside a transaction must not become the single-flight leader for others: what
     it reads may include its own uncommitted rows (see the test above)."""
     loading, release = threading.Event(), threading.Event()
-    real_load = catalog_cache.catalog_snapshots.load
+    real_load = catalog_cache.snapshots().load
 
     def slow_load(company_id):
         if threading.current_thread().name == "in-transaction":
@@ -223,7 +225,7 @@ def test_a_reader_inside_a_transaction_never_leads_others(redis_cache, company):
             assert release.wait(10)
         return real_load(company_id)
 
-    catalog_cache.catalog_snapshots.load = slow_load
+    catalog_cache.snapshots().load = slow_load
     seen = {}
 
     def writer() -> None:
@@ -311,8 +313,8 @@ def test_api_key_errors_are_filed_under_api_keys(redis_cache, company, api_key, 
     redis_cache.stop()
     with caplog.at_level(logging.WARNING, logger="wazen.cache"):
         assert tenant_for_key(api_key).id == company.id
-    keys, catalog = api_keys.api_key_resolutions.stats(), catalog_cache.cache_stats()
-    assert (keys["errors"], keys["fallbacks"], keys["breaker"]) == (1, 1, "open")
+    resolved, catalog = keys.resolutions().stats(), catalog_cache.cache_stats()
+    assert (resolved["errors"], resolved["fallbacks"], resolved["breaker"]) == (1, 1, "open")
     assert (catalog["errors"], catalog["breaker"]) == (0, "closed")
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1
@@ -326,7 +328,7 @@ def test_a_failed_invalidation_is_retried_and_bypasses_meanwhile(redis_cache, co
     Service.objects.filter(company=company).update(price=Decimal(5))
     assert catalog_cache.cache_stats()["pending_invalidations"] == 1
     redis_cache.start()
-    catalog_cache.catalog_snapshots.guard.breaker.record_success()
+    catalog_cache.snapshots().guard.breaker.record_success()
     assert prices(company.id) == {"5.00"}
     assert catalog_cache.cache_stats()["pending_invalidations"] == 0
 
@@ -371,7 +373,7 @@ def test_the_one_round_trip_path_still_sees_every_write(redis_cache, company, ap
 def test_an_open_breaker_notices_recovery_without_traffic(redis_cache, company, settings):
     from prometheus_client import REGISTRY
 
-    snapshots = catalog_cache.catalog_snapshots
+    snapshots = catalog_cache.snapshots()
     redis_cache.stop()
     catalog_cache.orderable_services(company.id)  # opens the breaker
     assert snapshots.guard.breaker.state == "open"

@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from catalog.api_keys import hash_key, is_well_formed
-from catalog.models import ApiKey, Company
+from tenancy.keys import hash_key, is_well_formed
+from tenancy.models import ApiKey, Company
 
 
 class Command(BaseCommand):

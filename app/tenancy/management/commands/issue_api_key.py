@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.api_keys import api_key_issue
-from catalog.models import Company
+from tenancy.keys import api_key_issue
+from tenancy.models import Company
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog.api_keys import tenant_for_key
-from catalog.models import ApiKey, Company
+from tenancy.keys import tenant_for_key
+from tenancy.models import ApiKey, Company
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

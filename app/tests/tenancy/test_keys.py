@@ -6,8 +6,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from catalog.api_keys import api_key_issue, api_key_revoke, hash_key, tenant_for_key
-from catalog.models import ApiKey
+from tenancy.keys import api_key_issue, api_key_revoke, hash_key, tenant_for_key
+from tenancy.models import ApiKey
 from tests.conftest import in_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)

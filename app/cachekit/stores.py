@@ -1,9 +1,9 @@
-"""Where generations and entries live: Redis in production, Django's local cache without Redis.
+"""Where generations and entries live: Redis, or one process' memory when there is no Redis.
 
 The store speaks bytes and keys only; meaning (generations, envelopes, versions) belongs to
-`GenerationalCache`. Redis is driven through redis-py directly (django-redis' pool, so the
-socket timeouts and pool size from CACHES apply): the hit path is one small GET, without the
-cache framework's key, serializer and instrumentation layers around it.
+`GenerationalCache`. Redis is driven through redis-py directly, on one connection pool per
+process built from REDIS_URL (`redis_client`, shared with the rate limiter): the hit path is one
+small GET, with no cache framework's key, serializer or instrumentation layers around it.
 
 Generations are random 63-bit integers, not counters: a generation only has to differ from every
 generation a live entry was stored under, and a fresh random value does that whether the key was
@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Protocol
 
+import redis
 from django.conf import settings
 
 # A generation outlives any entry stored under it (entries live CACHE_TIMEOUT); when it expires,
@@ -55,13 +56,12 @@ class Store(Protocol):
     def delete(self, key: str) -> None: ...
     def get_or_start_generation(self, key: str) -> int: ...
     def bump_generations(self, keys: list[str]) -> None: ...
+    def delete_prefix(self, prefix: str) -> int: ...
 
 
 class RedisStore:
-    def __init__(self, alias: str = "default") -> None:
-        from django_redis import get_redis_connection
-
-        self.client = get_redis_connection(alias)
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
         self._get_or_start = self.client.register_script(_GET_OR_START)
 
     def get(self, key: str) -> bytes | None:
@@ -88,11 +88,29 @@ class RedisStore:
                 pipe.set(key, new_generation(), ex=GENERATION_TTL)
             pipe.execute()
 
+    def delete_prefix(self, prefix: str) -> int:
+        deleted = 0
+        batch: list[bytes] = []
+        for key in self.client.scan_iter(match=f"{_glob_escape(prefix)}*", count=500):
+            batch.append(key)
+            if len(batch) == 500:
+                deleted += self.client.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += self.client.unlink(*batch)
+        return deleted
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
 
 class LocalMemoryStore:
-    """One process' memory: for `make run` and tests without Redis (DJANGO_CACHE_BACKEND=locmem).
+    """One process' memory, for a single-process server and tests (DJANGO_CACHE_BACKEND=locmem).
 
-    Correct within one process only; several processes each keep their own generations.
+    Correct within one process only: several processes would each keep their own generations,
+    so a write in one would never reach the others' readers. cachekit.checks refuses it for a
+    server of more than one process.
     """
 
     def __init__(self) -> None:
@@ -145,21 +163,52 @@ class LocalMemoryStore:
                 value = str(new_generation()).encode()
                 self._data[key] = (value, time.monotonic() + GENERATION_TTL)
 
+    def delete_prefix(self, prefix: str) -> int:
+        with self._lock:
+            doomed = [key for key in self._data if key.startswith(prefix)]
+            for key in doomed:
+                del self._data[key]
+            return len(doomed)
+
 
 _local_memory = LocalMemoryStore()
-_stores: dict[tuple[str, str], Store] = {}
-_stores_lock = threading.Lock()
+_clients: dict[str, redis.Redis] = {}
+_stores: dict[str, RedisStore] = {}
+_lock = threading.Lock()
+
+
+def redis_client() -> redis.Redis:
+    """This process' client for REDIS_URL: one connection pool, bounded, with short timeouts (a
+    hung Redis costs one short wait, then the caller's breaker opens)."""
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        with _lock:
+            client = _clients.get(url)
+            if client is None:
+                client = _clients[url] = redis.Redis.from_url(
+                    url,
+                    socket_timeout=settings.WAZEN_CACHE_SOCKET_TIMEOUT,
+                    socket_connect_timeout=settings.WAZEN_CACHE_SOCKET_TIMEOUT,
+                    max_connections=settings.WAZEN_CACHE_MAX_CONNECTIONS,
+                    health_check_interval=30,
+                )
+    return client
 
 
 def default_store() -> Store:
-    """The store for the configured backend; one per CACHES location (tests repoint CACHES)."""
+    """The store for the configured backend (tests point REDIS_URL at their own server)."""
     if settings.CACHE_BACKEND != "redis":
         return _local_memory
-    location = settings.CACHES["default"]["LOCATION"]
-    key = (settings.CACHE_BACKEND, location)
-    store = _stores.get(key)
+    store = _stores.get(settings.REDIS_URL)
     if store is None:
-        with _stores_lock:
-            store = _stores.get(key) or RedisStore()
-            _stores[key] = store
+        client = redis_client()
+        with _lock:
+            store = _stores.setdefault(settings.REDIS_URL, RedisStore(client))
     return store
+
+
+def forget_local_memory() -> None:
+    """Empty the process-local store (a test starting like a fresh process)."""
+    global _local_memory
+    _local_memory = LocalMemoryStore()

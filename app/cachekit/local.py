@@ -56,6 +56,10 @@ class LocalEntries:
         with self._lock:
             self._entries.pop(scope, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -19,18 +19,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from catalog.metrics import CACHE_AVAILABLE, CACHE_ERRORS
+from cachekit.metrics import CACHE_AVAILABLE, CACHE_ERRORS
 
 T = TypeVar("T")
 
 _OUTAGE_RESPONSES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "NOAUTH", "WRONGPASS")
 CANDIDATE_ERRORS = (
-    ConnectionInterrupted,
     RedisConnectionError,
     RedisTimeoutError,
     ResponseError,
@@ -40,13 +38,10 @@ CANDIDATE_ERRORS = (
 
 def is_outage(error: BaseException) -> bool:
     """True for errors that mean 'Redis cannot serve now', False for bugs that must surface."""
-    cause = error.__cause__ if isinstance(error, ConnectionInterrupted) else error
-    if cause is None:
+    if isinstance(error, RedisConnectionError | RedisTimeoutError | socket.timeout):
         return True
-    if isinstance(cause, RedisConnectionError | RedisTimeoutError | socket.timeout):
-        return True
-    if isinstance(cause, ResponseError):
-        return str(cause).startswith(_OUTAGE_RESPONSES)
+    if isinstance(error, ResponseError):
+        return str(error).startswith(_OUTAGE_RESPONSES)
     return False
 
 
@@ -204,6 +199,13 @@ class RedisGuard:
             self._reprobe = threading.Timer(self.breaker.cooldown, self._run_reprobe)
             self._reprobe.daemon = True
             self._reprobe.start()
+
+    def cancel_reprobe(self) -> None:
+        """Stop a scheduled re-probe (a test ending: it would talk to the next test's Redis)."""
+        with self._lock:
+            if self._reprobe is not None:
+                self._reprobe.cancel()
+                self._reprobe = None
 
     def _run_reprobe(self) -> None:
         with self._lock:

@@ -1,7 +1,7 @@
 """A generational, tenant-keyed cache of plain data: one component, one instance per entity.
 
-Layout in Redis for an instance named N with schema version V (the `wazen:1:` prefix is
-django-redis' key space, shared with builds before this component):
+Layout in Redis for an instance named N with schema version V (`wazen:1:` is the key space
+every build since the first has used, so old and new pods share generations during a rollout):
 
     wazen:1:N:gen:<scope>           random generation; replaced after every committed write
     wazen:1:N:vV:<scope>            {"g": generation, "e": expiry (epoch s), "d": payload} as JSON
@@ -23,7 +23,10 @@ Why each part:
   sees its own uncommitted writes, and nothing uncommitted is stored or shared with other threads.
 - **Outages**: every Redis call runs behind the instance's own `RedisGuard`; an outage serves from
   the database (counted as a fallback). A failed invalidation is remembered and retried; until it
-  succeeds this process bypasses the cache for that scope.
+  succeeds this process bypasses the cache for that scope. Other processes learn of it from the
+  database (cachekit/pending.py) and `hold` the scope, bypassing it too, until a bump succeeds.
+
+Pending and held scopes are kept as text, the form they have in Redis keys and in the database.
 """
 
 from __future__ import annotations
@@ -33,22 +36,23 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 
-from catalog.cache.local import LocalEntries, SingleFlight
-from catalog.cache.stores import Store, as_generation, default_store
-from catalog.metrics import CACHE_FALLBACKS, CACHE_INVALIDATIONS, CACHE_LOADS, CACHE_REQUESTS
-from catalog.resilience import CacheUnavailable, RedisGuard
+from cachekit.guard import CacheUnavailable, RedisGuard
+from cachekit.local import LocalEntries, SingleFlight
+from cachekit.metrics import CACHE_FALLBACKS, CACHE_INVALIDATIONS, CACHE_LOADS, CACHE_REQUESTS
+from cachekit.stores import Store, as_generation, default_store
 
 V = TypeVar("V")
 logger = logging.getLogger(__name__)
 
 KEY_SPACE = "wazen:1"
+EVERY_SCOPE = "*"  # held or pending: every scope of the cache (cachekit/pending.py)
 _FILL_LOCK_TTL = 10.0
 _POLL_INTERVAL = 0.02
 
@@ -100,7 +104,8 @@ class GenerationalCache(Generic[V]):
         self._flights = SingleFlight()
         self._lock = threading.Lock()
         self._counters = _Counters()
-        self._pending: set[Hashable] = set()
+        self._pending: set[str] = set()  # this process could not bump them (retried on reads)
+        self._held: frozenset[str] = frozenset()  # another process could not (pending.py)
         self._requests = {
             result: CACHE_REQUESTS.labels(cache=name, result=result)
             for result in ("hit", "miss", "undecodable")
@@ -112,14 +117,19 @@ class GenerationalCache(Generic[V]):
         }
         self._invalidations = CACHE_INVALIDATIONS.labels(cache=name)
 
+    @property
+    def key_space(self) -> str:
+        """The prefix of every key this cache writes (all versions)."""
+        return f"{KEY_SPACE}:{self.name}:"
+
     def generation_key(self, scope: Hashable) -> str:
-        return f"{KEY_SPACE}:{self.name}:gen:{scope}"
+        return f"{self.key_space}gen:{scope}"
 
     def entry_key(self, scope: Hashable) -> str:
-        return f"{KEY_SPACE}:{self.name}:v{self.schema_version}:{scope}"
+        return f"{self.key_space}v{self.schema_version}:{scope}"
 
     def _fill_key(self, scope: Hashable, generation: int) -> str:
-        return f"{KEY_SPACE}:{self.name}:fill:{scope}:{generation}"
+        return f"{self.key_space}fill:{scope}:{generation}"
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -128,6 +138,8 @@ class GenerationalCache(Generic[V]):
         if connections[self.database].in_atomic_block:
             self._loads["transaction"].inc()
             return self.load(scope)
+        if self._held and (str(scope) in self._held or EVERY_SCOPE in self._held):
+            return self._fallback(scope)
         if self._pending and not self._retry_pending(scope):
             return self._fallback(scope)
         try:
@@ -170,7 +182,7 @@ class GenerationalCache(Generic[V]):
         self, scope: Hashable, then: GenerationalCache, then_scope: Callable[[V], Hashable | None]
     ) -> tuple[V, Any] | None:
         first = self._local.get(scope)
-        if first is None or self._pending or then._pending:
+        if first is None or self._pending or then._pending or self._held or then._held:
             return None
         next_scope = then_scope(first.value)
         second = then._local.get(next_scope) if next_scope is not None else None
@@ -196,10 +208,10 @@ class GenerationalCache(Generic[V]):
 
     def invalidate(self, *scopes: Hashable) -> bool:
         """Retire the scopes' current entries now. False if Redis could not be told (retried)."""
-        scopes_set = set(scopes)
+        scopes_set = {str(scope) for scope in scopes}
         if not scopes_set:
             return True
-        for scope in scopes_set:
+        for scope in scopes:
             self._local.discard(scope)
         with self._lock:
             self._counters.invalidations += len(scopes_set)
@@ -215,23 +227,20 @@ class GenerationalCache(Generic[V]):
             self._pending -= scopes_set
         return True
 
-    def invalidate_on_commit(self, scopes: Iterable[Hashable | None]) -> None:
-        """Invalidate after the current transaction commits (at once outside a transaction).
+    def forget_local(self) -> None:
+        """Drop this process' decoded entries (every scope is being retired)."""
+        self._local.clear()
 
-        Before commit would be too early: a concurrent reader could refill from the still
-        uncommitted (old) rows under the new generation. A rollback invalidates nothing.
-        """
-        wanted = {scope for scope in scopes if scope is not None}
-        if wanted:
-            transaction.on_commit(
-                lambda: self.invalidate(*wanted), using=self.database, robust=True
-            )
+    def hold(self, scopes: set[str]) -> None:
+        """Bypass these scopes until the next call: invalidations another process recorded in
+        the database but could not bump in Redis (cachekit/pending.py sets them)."""
+        self._held = frozenset(scopes)
 
     def stats(self) -> dict[str, Any]:
         """This process' counters since start, plus the breaker's current state."""
         with self._lock:
             counters = _Counters(**vars(self._counters))
-            pending = len(self._pending)
+            pending = len(self._pending | self._held)
         lookups = counters.hits + counters.misses + counters.undecodable
         return {
             "cache": self.name,
@@ -260,7 +269,7 @@ class GenerationalCache(Generic[V]):
         return time.perf_counter() - started
 
     def _round_trip(self) -> None:
-        key = f"{KEY_SPACE}:{self.name}:ping:{threading.get_ident()}:{time.monotonic_ns()}"
+        key = f"{self.key_space}ping:{threading.get_ident()}:{time.monotonic_ns()}"
         store = self.store()
         store.set(key, b"1", 10)
         if store.get(key) != b"1":
@@ -387,7 +396,7 @@ class GenerationalCache(Generic[V]):
             try:
                 self.guard.run("invalidate", lambda: self.store().bump_generations(keys))
             except CacheUnavailable:
-                return scope not in pending
+                return str(scope) not in pending
             with self._lock:
                 self._pending -= pending
         return True
