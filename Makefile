@@ -16,6 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 METRICS_PORT ?= 9100
 PYTEST_ARGS ?=
+RUN_DIR := $(ROOT)/.run
 
 # Extra prerequisites of `make test`, added by the included mk/*.mk files.
 TEST_PREREQS :=
@@ -39,9 +40,27 @@ $(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
 
 venv: $(VENV)/.installed ## Create .venv and install the app with its test and lint tools
 
-run: venv ## Migrate, seed the demo company, print its API key, serve on http://127.0.0.1:8000
+run: venv ## Start a local Redis, migrate, seed the demo company, print its API key, serve on http://127.0.0.1:8000
 	cd app
 	export DJANGO_DEBUG=$${DJANGO_DEBUG:-true}
+	# Both workers must share one cache: without REDIS_URL, a local redis-server on a unix socket
+	# in .run/ (stopped with the server); without redis-server, one worker and its own memory.
+	if [ -z "$${REDIS_URL:-}" ] && [ "$${DJANGO_CACHE_BACKEND:-}" != locmem ]; then
+	  if command -v redis-server >/dev/null; then
+	    mkdir -p $(RUN_DIR) && chmod 700 $(RUN_DIR)
+	    redis-server --port 0 --unixsocket $(RUN_DIR)/redis.sock --unixsocketperm 600 \
+	      --save '' --appendonly no --maxmemory 64mb --maxmemory-policy volatile-lru \
+	      --logfile $(RUN_DIR)/redis.log &
+	    redis_pid=$$!
+	    trap 'kill $$redis_pid 2>/dev/null; rm -f $(RUN_DIR)/redis.sock' EXIT
+	    for _ in $$(seq 50); do [ -S $(RUN_DIR)/redis.sock ] && break; sleep 0.1; done
+	    export REDIS_URL=unix://$(RUN_DIR)/redis.sock
+	    echo "Cache:     Redis on $(RUN_DIR)/redis.sock (./manage.py uses it while make run serves)"
+	  else
+	    export GUNICORN_WORKERS=1
+	    echo "Cache:     no redis-server (apt-get install redis-server): one worker, its own memory"
+	  fi
+	fi
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v 0
 	key=$$($(PY) manage.py seed_demo | sed -n 's/^WAZEN_DEMO_API_KEY=//p')
@@ -61,7 +80,7 @@ run: venv ## Migrate, seed the demo company, print its API key, serve on http://
 	echo "             -d '{\"message\": \"What services do you offer?\"}' http://$(HOST):$(PORT)/api/v1/chat"
 	echo "Metrics:   http://$(HOST):$(METRICS_PORT)/metrics"
 	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d) PORT=$(PORT) METRICS_PORT=$(METRICS_PORT) METRICS_ADDR=$(HOST)
-	exec $(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
+	$(VENV)/bin/gunicorn -c $(ROOT)/docker/gunicorn.conf.py --bind $(HOST):$(PORT) \
 	  config.wsgi:application
 
 test-services: ## Install what the tests start themselves: redis-server, PostgreSQL, Prometheus, Chromium, wrk
@@ -116,5 +135,5 @@ manage: venv ## Run a Django management command from the root: make manage ARGS=
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py $(ARGS)
 
 clean: ## Remove the venv, tools, caches and local database
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .run app/db.sqlite3 app/staticfiles
 

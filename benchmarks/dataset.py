@@ -1,7 +1,7 @@
 """Benchmark data, written through the project's own models and API-key service.
 
 Companies come in named groups (the main set, one group per catalog size, the scale set); each
-company has one API key, issued by `catalog.api_keys.api_key_issue` like any real key.
+company has one API key, issued by `tenancy.keys.api_key_issue` like any real key.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ def seed_group(prefix: str, companies: int, services: int, start: int = 0) -> li
     """`companies` companies named <prefix>-NNNN with `services` orderable services each."""
     from django.db import transaction
 
-    from catalog.api_keys import api_key_issue
-    from catalog.models import Company, Service
+    from catalog.models import Service
+    from tenancy.keys import api_key_issue
+    from tenancy.models import Company
 
     tenants: list[Tenant] = []
     with transaction.atomic():

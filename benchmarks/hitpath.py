@@ -38,7 +38,7 @@ LABELS = {
 PARTS = (
     ("access log line", ("gunicorn/glogging.py",)),
     ("Prometheus metrics", ("django_prometheus/", "prometheus_client/")),
-    ("authentication and cache lookup (Redis)", ("/redis/", "catalog/cache/", "catalog/api_keys",
+    ("authentication and cache lookup (Redis)", ("/redis/", "cachekit/", "tenancy/keys",
                                                  "api/auth.py", "api/ratelimit.py")),
     ("the view and its response", ("assistant/apis.py", "django/http/response.py")),
     ("other middleware (project and Django)", ("/middleware.py", "ops/", "whitenoise/",

@@ -20,10 +20,14 @@ _plain_django_redis = {
         "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
     },
 }
-# The seed's fix: cache.get/cache.set of the list, django-redis with the JSON serializer.
-CACHES["seedfix"] = {**_plain_django_redis, "KEY_PREFIX": "bench-seedfix"}  # noqa: F405
-# django-cachalot's own cache, JSON too (the project's checks refuse pickle anywhere).
-CACHES["cachalot"] = {**_plain_django_redis, "KEY_PREFIX": "bench-cachalot"}  # noqa: F405
+# The project uses no Django cache (app/cachekit talks to Redis directly); the variants do.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The seed's fix: cache.get/cache.set of the list, django-redis with the JSON serializer.
+    "seedfix": {**_plain_django_redis, "KEY_PREFIX": "bench-seedfix"},
+    # django-cachalot's own cache, JSON too: nothing pickled goes into Redis.
+    "cachalot": {**_plain_django_redis, "KEY_PREFIX": "bench-cachalot"},
+}
 
 # cachalot patches the ORM globally but caches only the databases listed here: a second alias
 # for the same PostgreSQL database, used by the cachalot variant alone. The project's queries

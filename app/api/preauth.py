@@ -66,6 +66,12 @@ class Blocked:
 blocked = Blocked()
 
 
+def reset() -> None:
+    """Forget blocked addresses and the log's interval (a test starting like a fresh process)."""
+    blocked.clear()
+    log.reset()
+
+
 def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or request.headers.get("X-Real-IP", "") or "unknown"
 

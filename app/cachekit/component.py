@@ -4,7 +4,7 @@ Layout in Redis for an instance named N with schema version V (`wazen:1:` is the
 every build since the first has used, so old and new pods share generations during a rollout):
 
     wazen:1:N:gen:<scope>           random generation; replaced after every committed write
-    wazen:1:N:vV:<scope>            {"g": generation, "e": expiry (epoch s), "d": payload} as JSON
+    wazen:1:N:vV:<scope>            the entry, sealed with its generation (envelope.py)
     wazen:1:N:fill:<scope>:<gen>    short lock held by the one process refilling the entry
 
 Why each part:
@@ -32,7 +32,6 @@ Pending and held scopes are kept as text, the form they have in Redis keys and i
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -43,6 +42,7 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from cachekit import envelope
 from cachekit.guard import CacheUnavailable, RedisGuard
 from cachekit.local import LocalEntries, SingleFlight
 from cachekit.metrics import CACHE_FALLBACKS, CACHE_INVALIDATIONS, CACHE_LOADS, CACHE_REQUESTS
@@ -57,12 +57,7 @@ _FILL_LOCK_TTL = 10.0
 _POLL_INTERVAL = 0.02
 
 
-class _Miss:
-    def __repr__(self) -> str:
-        return "MISS"
-
-
-MISS: Any = _Miss()
+MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS"})()
 
 
 @dataclass
@@ -155,8 +150,7 @@ class GenerationalCache(Generic[V]):
 
     def held(self, scope: Hashable) -> Any:
         """The value this process holds for scope, unchecked (possibly stale), or MISS."""
-        local = self._local.get(scope)
-        return MISS if local is None else local.value
+        return MISS if (local := self._local.get(scope)) is None else local.value
 
     def get_then(
         self,
@@ -317,13 +311,11 @@ class GenerationalCache(Generic[V]):
         if raw is None:
             return MISS, 0.0, "miss"
         try:
-            envelope = json.loads(raw)
-            if envelope["g"] != generation:
-                return MISS, 0.0, "miss"  # written before the last invalidation
-            return self.decode(envelope["d"]), float(envelope["e"]), "hit"
+            opened = envelope.unseal(raw, generation, self.decode)
         except Exception as error:  # any foreign shape is a miss, never a 500
             logger.debug("cache %s: undecodable entry (%r)", self.name, error)
             return MISS, 0.0, "undecodable"
+        return (*opened, "hit") if opened is not None else (MISS, 0.0, "miss")
 
     def _fill(self, scope: Hashable, generation: int, *, use_lock: bool = True) -> V:
         """Load after a miss and store under a generation read before the load.
@@ -357,8 +349,7 @@ class GenerationalCache(Generic[V]):
             if leader:
                 self._release(fill_key)
             return value
-        envelope = {"g": generation, "e": time.time() + ttl, "d": self.encode(value)}
-        data = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+        data = envelope.seal(generation, ttl, self.encode(value))
         try:
             self.guard.run("set", lambda: store.set(self.entry_key(scope), data, ttl))
         except CacheUnavailable:

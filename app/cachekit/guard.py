@@ -117,6 +117,10 @@ class RateLimitedLog:
         self._last: float | None = None
         self._suppressed = 0
 
+    def reset(self) -> None:
+        with self._lock:
+            self._last, self._suppressed = None, 0
+
     def warning(self, message: str, *args: object) -> bool:
         interval = settings.WAZEN_CACHE_ERROR_LOG_INTERVAL
         with self._lock:

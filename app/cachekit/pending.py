@@ -88,8 +88,10 @@ def after_migrate(sender, using: str = "default", plan=None, **kwargs) -> None:
 
 def retire_all(using: str = "default") -> list[str]:
     """Retire everything every cache of this build holds in Redis; the caches that could not
-    be told (recorded in the database, retried and bypassed by every process meanwhile)."""
-    failed = [instance.name for instance in registry.caches() if not _retire(instance)]
+    be told (recorded in the database, retried and bypassed by every process meanwhile). A
+    process-local store reaches this process only, so it is recorded too."""
+    shared = default_store().shared
+    failed = [instance.name for instance in registry.caches() if not (_retire(instance) and shared)]
     record({name: {EVERY_SCOPE} for name in failed}, using)
     return failed
 

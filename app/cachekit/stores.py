@@ -49,6 +49,8 @@ def as_generation(raw: bytes | None) -> int | None:
 
 
 class Store(Protocol):
+    shared: bool  # seen by every process (Redis), or by this one only
+
     def get(self, key: str) -> bytes | None: ...
     def get_many(self, keys: list[str]) -> list[bytes | None]: ...
     def set(self, key: str, value: bytes, ttl: float) -> None: ...
@@ -60,6 +62,8 @@ class Store(Protocol):
 
 
 class RedisStore:
+    shared = True
+
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self._get_or_start = self.client.register_script(_GET_OR_START)
@@ -112,6 +116,8 @@ class LocalMemoryStore:
     so a write in one would never reach the others' readers. cachekit.checks refuses it for a
     server of more than one process.
     """
+
+    shared = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

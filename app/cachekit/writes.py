@@ -63,19 +63,35 @@ def merge(*parts: Scopes) -> Scopes:
 
 def after_commit(scopes: Scopes, using: str = DEFAULT_DB_ALIAS) -> None:
     """Invalidate every scope after the current transaction commits (at once outside one)."""
-    wanted = {
-        name: {scope for scope in named if scope is not None} for name, named in scopes.items()
-    }
-    wanted = {name: named for name, named in wanted.items() if named}
-    if not wanted:
-        return
-    recorded = pending.record(wanted, using)
-    transaction.on_commit(lambda: _invalidate(wanted, recorded, using), using=using, robust=True)
+    wanted = _wanted(scopes)
+    if wanted:
+        recorded = pending.record(wanted, using)
+        transaction.on_commit(lambda: _tell(wanted, recorded, using), using=using, robust=True)
 
 
-def _invalidate(wanted: dict[str, set[Hashable]], recorded: dict[str, list[int]], using) -> None:
-    landed = [name for name, named in wanted.items() if registry.cache(name).invalidate(*named)]
+def invalidate_now(scopes: Scopes, using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Outside a transaction (a repair): record, bump, clear. The caches not told."""
+    wanted = _wanted(scopes)
+    return _tell(wanted, pending.record(wanted, using), using)
+
+
+def _wanted(scopes: Scopes) -> dict[str, set[Hashable]]:
+    wanted = {name: {s for s in named if s is not None} for name, named in scopes.items()}
+    return {name: named for name, named in wanted.items() if named}
+
+
+def _tell(wanted: dict[str, set[Hashable]], recorded: dict[str, list[int]], using) -> list[str]:
+    """Bump each cache's scopes and delete the records of those that reached every process.
+
+    A bump in a process-local store reaches this process only: its record stays for the serving
+    processes' sweep (e.g. a command without REDIS_URL writing to the servers' database)."""
+    landed = [
+        name
+        for name, named in wanted.items()
+        if registry.cache(name).invalidate(*named) and registry.cache(name).store().shared
+    ]
     pending.clear([pk for name in landed for pk in recorded.get(name, [])], using)
+    return [name for name in wanted if name not in landed]
 
 
 class InvalidatingQuerySet(models.QuerySet):

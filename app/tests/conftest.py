@@ -4,7 +4,6 @@ WAZEN_TEST_DB=postgres (the Makefile runs the app suite once on SQLite, once on 
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -65,14 +64,13 @@ def redis_cache(redis_server: RedisServer, settings) -> Iterator[RedisServer]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches(monkeypatch) -> Iterator[None]:
+def fresh_caches() -> Iterator[None]:
     """Every test starts like a fresh process: the registry's instances rebuilt (counters,
     breakers, local entries, flights, pending invalidations), an empty in-process store, and a
     fresh pre-auth state. At the end, the instances' pending re-probes are cancelled: fired
     during a later test, one would talk to that test's Redis."""
     registry.reset()
-    monkeypatch.setattr(preauth, "blocked", preauth.Blocked())
-    monkeypatch.setattr(preauth, "log", preauth.RateLimitedLog(logging.getLogger("wazen.auth")))
+    preauth.reset()
     yield
     registry.reset()
 

@@ -272,7 +272,7 @@ def test_bootstrap_from_the_pulled_chart_in_the_image_pulled_by_digest(release, 
     env_file.chmod(0o600)
     job_args = " ".join(shlex.quote(a) for a in container["args"])  # manage bootstrap …
     check = (
-        "from catalog.api_keys import tenant_for_key; from django.contrib.auth import "
+        "from tenancy.keys import tenant_for_key; from django.contrib.auth import "
         "authenticate; import os; e = os.environ; "
         "assert tenant_for_key(e['WAZEN_BOOTSTRAP_API_KEY']).slug == 'acme'; "
         "assert authenticate(username='admin', password=e['WAZEN_BOOTSTRAP_ADMIN_PASSWORD']); "

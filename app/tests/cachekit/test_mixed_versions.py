@@ -9,9 +9,12 @@ since they share the generation keys.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import subprocess
+import tarfile
 import threading
 import time
 import urllib.error
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.live_server import APP_DIR, GunicornApp, metric_sum
+from tests.ops.live_server import APP_DIR, REPO, GunicornApp, metric_sum
 from tests.servers import PostgresServer
 
 pytestmark = [
@@ -128,3 +131,88 @@ def test_two_builds_share_one_redis_during_a_rollout(two_builds, redis_server):
     assert sorted("badge" in fields for fields in shapes.values()) == [False, True]
     for app in (old, new):
         assert metric_sum(app.metrics(), "wazen_cache_requests_total", result="undecodable") == 0
+
+
+# The build that landed before the cachekit / tenancy / catalog redesign (issue 19): its catalog
+# app still holds Company and ApiKey, and its caches know nothing of recorded invalidations.
+LANDED_BUILD = "4ef664d8"
+
+
+def landed_build(target: Path) -> Path:
+    """The app of LANDED_BUILD, from this repository's history."""
+    target.mkdir(parents=True)
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", LANDED_BUILD, "app"],
+            check=True, capture_output=True, timeout=60,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as error:
+        pytest.skip(f"the landed build {LANDED_BUILD} is not in this clone's history: {error}")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "app"
+
+
+@pytest.fixture
+def landed_and_new(tmp_path, redis_server):
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.cli("FLUSHALL")
+    postgres = PostgresServer().start()
+    builds = []
+    try:
+        # The new build migrates first (the chart's migration Job); the landed one then finds
+        # the new schema, as its pods still serving during the rollout do.
+        for name, app_dir in (("new", APP_DIR), ("landed", landed_build(tmp_path / "landed"))):
+            app = GunicornApp(
+                tmp_path / name, redis_url=redis_server.url, app_dir=app_dir,
+                database_url=postgres.url,
+            )  # fmt: skip
+            builds.append(app.start())
+        yield builds
+    finally:
+        for app in builds:
+            app.stop()
+        postgres.stop()
+
+
+def test_the_landed_build_and_this_one_serve_together_with_writes_through_either(landed_and_new):
+    new, landed = landed_and_new
+    key = new.seed_demo_key()
+    statuses: Counter = Counter()
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        while not stop.is_set():
+            statuses[fetch((new, landed)[n % 2].url("/api/v1/services"), key)[0]] += 1
+            n += 1
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for thread in clients:
+        thread.start()
+    try:
+        for round_, writer in enumerate((landed, new, landed, new)):
+            price = f"{700 + round_}.00"
+            writer.manage(
+                "shell", "-c",
+                "from catalog.models import Service; "
+                f"Service.objects.filter(company__slug='demo').update(price='{price}')",
+            )  # fmt: skip
+            for reader in (new, landed):
+                for _ in range(5):  # every read after the write, on both builds
+                    _, body = fetch(reader.url("/api/v1/services"), key)
+                    assert {s["price"] for s in body["services"]} == {price}, reader.app_dir
+        # A key revoked through the landed build (its ApiKey lives in catalog.models).
+        landed.manage(
+            "shell", "-c",
+            "from catalog.models import ApiKey; from django.utils import timezone; "
+            "ApiKey.objects.update(revoked_at=timezone.now())",
+        )  # fmt: skip
+        for reader in (new, landed):
+            assert fetch(reader.url("/api/v1/services"), key)[0] == 401, reader.app_dir
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join(15)
+    assert sum(statuses.values()) > 50
+    assert set(statuses) <= {200, 401}, statuses

@@ -106,7 +106,7 @@ def test_bootstrap_job_command_creates_company_key_and_admin(tmp_path) -> None:
         assert key not in output
         assert password not in output
     check = (
-        "from catalog.api_keys import tenant_for_key; from django.contrib.auth import "
+        "from tenancy.keys import tenant_for_key; from django.contrib.auth import "
         "authenticate; import os; assert tenant_for_key(os.environ['WAZEN_BOOTSTRAP_API_KEY'])"
         ".slug == 'acme'; assert authenticate(username='admin', password=os.environ["
         "'WAZEN_BOOTSTRAP_ADMIN_PASSWORD']).is_superuser; print('ok')"

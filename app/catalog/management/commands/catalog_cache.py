@@ -61,7 +61,7 @@ class Command(BaseCommand):
             scopes = writes.from_rows(Company, ids)
             chosen = [c for c in registry.caches() if not cache or c.name in cache]
             wanted = {c.name: scopes.get(c.name, set()) for c in chosen}
-            failed = [name for name, named in wanted.items() if not _invalidate(name, named)]
+            failed = writes.invalidate_now(wanted)
             counts = ", ".join(f"{len(named)} {name} entries" for name, named in wanted.items())
             self._report(failed, f"invalidate: {len(ids)} companies ({counts})")
 
@@ -78,8 +78,9 @@ class Command(BaseCommand):
     def _report(self, failed: list[str], done: str) -> None:
         if failed:
             raise CommandError(
-                f"Redis unavailable; not yet invalidated: {', '.join(failed)}. Recorded in the "
-                "database: serving processes bypass these entries and retry until it lands."
+                f"Redis unavailable (or not configured); not yet invalidated for every process: "
+                f"{', '.join(failed)}. Recorded in the database: serving processes bypass "
+                "these entries and retry until it lands."
             )
         self.stdout.write(done)
 
@@ -91,11 +92,3 @@ class Command(BaseCommand):
             self.stderr.write(f"cache unavailable: {error}")
         stats = {c.name: c.stats() for c in registry.caches()}
         self.stdout.write(json.dumps({"ping_ms": latency, **stats}, indent=2, sort_keys=True))
-
-
-def _invalidate(name: str, scopes: set) -> bool:
-    """Bump now; when Redis cannot be told, record it for every process to honour and retry."""
-    if registry.cache(name).invalidate(*scopes):
-        return True
-    pending.record({name: scopes}, "default")
-    return False
