@@ -135,7 +135,7 @@ def test_two_builds_share_one_redis_during_a_rollout(two_builds, redis_server):
 
 # The build that landed before the cachekit / tenancy / catalog redesign (issue 19): its catalog
 # app still holds Company and ApiKey, and its caches know nothing of recorded invalidations.
-LANDED_BUILD = "4ef664d8"
+LANDED_BUILD = "4ef664d161c274f3fb27fb9f077ca4e97453373c"
 
 
 def landed_build(target: Path) -> Path:
