@@ -9,6 +9,7 @@ since they share the generation keys.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,15 +65,33 @@ def fetch(url: str, key: str, body: dict | None = None) -> tuple[int, dict | Non
         return error.code, None
 
 
-@pytest.fixture
-def two_builds(tmp_path, redis_server):
+def write_through_each_and_read_through_both(builds, key: str, *, first_price: int) -> None:
+    """A price written through each build in turn shows on every read that follows, through
+    both builds at once (they share the generation keys)."""
+    for round_, writer in enumerate((*builds, *builds)):
+        price = f"{first_price + round_}.00"
+        writer.manage(
+            "shell", "-c",
+            "from catalog.models import Service; "
+            f"Service.objects.filter(company__slug='demo').update(price='{price}')",
+        )  # fmt: skip
+        for reader in builds:
+            for _ in range(5):
+                _, body = fetch(reader.url("/api/v1/services"), key)
+                assert {s["price"] for s in body["services"]} == {price}, reader.app_dir
+        time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def serving(tmp_path: Path, redis_server, apps: dict[str, Path]) -> Iterator[list[GunicornApp]]:
+    """Each build of the app under gunicorn, in order, over one Redis and one PostgreSQL."""
     if redis_server.process is None:
         redis_server.start()
     redis_server.cli("FLUSHALL")
     postgres = PostgresServer().start()
     builds = []
     try:
-        for name, app_dir in (("old", APP_DIR), ("new", next_build(tmp_path / "next-app"))):
+        for name, app_dir in apps.items():
             app = GunicornApp(
                 tmp_path / name, redis_url=redis_server.url, app_dir=app_dir,
                 database_url=postgres.url,
@@ -82,6 +102,13 @@ def two_builds(tmp_path, redis_server):
         for app in builds:
             app.stop()
         postgres.stop()
+
+
+@pytest.fixture
+def two_builds(tmp_path, redis_server):
+    apps = {"old": APP_DIR, "new": next_build(tmp_path / "next-app")}
+    with serving(tmp_path, redis_server, apps) as builds:
+        yield builds
 
 
 def test_two_builds_share_one_redis_during_a_rollout(two_builds, redis_server):
@@ -104,17 +131,7 @@ def test_two_builds_share_one_redis_during_a_rollout(two_builds, redis_server):
     for thread in clients:
         thread.start()
     try:
-        for round_, writer in enumerate((old, new, old, new)):
-            price = f"{500 + round_}.00"
-            writer.manage(
-                "shell", "-c",
-                "from catalog.models import Service; "
-                f"Service.objects.filter(company__slug='demo').update(price='{price}')",
-            )  # fmt: skip
-            for reader in (old, new):  # the write is visible through both builds at once
-                _, body = fetch(reader.url("/api/v1/services"), key)
-                assert {s["price"] for s in body["services"]} == {price}, reader.app_dir
-            time.sleep(0.5)
+        write_through_each_and_read_through_both((old, new), key, first_price=500)
     finally:
         stop.set()
         for thread in clients:
@@ -155,25 +172,11 @@ def landed_build(target: Path) -> Path:
 
 @pytest.fixture
 def landed_and_new(tmp_path, redis_server):
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.cli("FLUSHALL")
-    postgres = PostgresServer().start()
-    builds = []
-    try:
-        # The new build migrates first (the chart's migration Job); the landed one then finds
-        # the new schema, as its pods still serving during the rollout do.
-        for name, app_dir in (("new", APP_DIR), ("landed", landed_build(tmp_path / "landed"))):
-            app = GunicornApp(
-                tmp_path / name, redis_url=redis_server.url, app_dir=app_dir,
-                database_url=postgres.url,
-            )  # fmt: skip
-            builds.append(app.start())
+    # The new build migrates first (the chart's migration Job); the landed one then finds the new
+    # schema, as its pods still serving during the rollout do.
+    apps = {"new": APP_DIR, "landed": landed_build(tmp_path / "landed")}
+    with serving(tmp_path, redis_server, apps) as builds:
         yield builds
-    finally:
-        for app in builds:
-            app.stop()
-        postgres.stop()
 
 
 def test_the_landed_build_and_this_one_serve_together_with_writes_through_either(landed_and_new):
@@ -191,17 +194,7 @@ def test_the_landed_build_and_this_one_serve_together_with_writes_through_either
     for thread in clients:
         thread.start()
     try:
-        for round_, writer in enumerate((landed, new, landed, new)):
-            price = f"{700 + round_}.00"
-            writer.manage(
-                "shell", "-c",
-                "from catalog.models import Service; "
-                f"Service.objects.filter(company__slug='demo').update(price='{price}')",
-            )  # fmt: skip
-            for reader in (new, landed):
-                for _ in range(5):  # every read after the write, on both builds
-                    _, body = fetch(reader.url("/api/v1/services"), key)
-                    assert {s["price"] for s in body["services"]} == {price}, reader.app_dir
+        write_through_each_and_read_through_both((landed, new), key, first_price=700)
         # A key revoked through the landed build (its ApiKey lives in catalog.models).
         landed.manage(
             "shell", "-c",
