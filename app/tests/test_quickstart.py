@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.ops.live_server import REPO
-from tests.servers import free_port, wait_for_port
+from testsupport.paths import REPO
+from testsupport.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
 

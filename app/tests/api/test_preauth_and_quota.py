@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 
 from catalog import cache as catalog_cache
 from config.caches import build_caches
-from tests.servers import RedisServer
+from testsupport.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

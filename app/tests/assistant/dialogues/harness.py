@@ -11,8 +11,8 @@ from assistant.models import Order
 from catalog.api_keys import Tenant
 from catalog.management.commands.seed_demo import DEMO_SERVICES
 from catalog.models import Company, Service
-from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
 from tests.assistant.dialogues import CONFIRM, TOOL_INTENTS, Dialogue, Step, _arabic
+from testsupport.chat_completions import ChatCompletionsServer, Scripted, completion
 
 CANNED = {"en": "Happy to help with that.", "ar": "يسعدني مساعدتك في ذلك."}
 
