@@ -119,5 +119,5 @@ manage: venv ## Run a Django management command from the root: make manage ARGS=
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py $(ARGS)
 
 clean: ## Remove the venv, tools, caches and local database
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache app/db.sqlite3 app/staticfiles *.egg-info
 
