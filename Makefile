@@ -35,6 +35,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.1'
 	$(PY) -m pip install -q --require-hashes --no-deps -r requirements-dev.lock
+	# testsupport (the tests' servers, upstreams and fixtures), editable: its files stay in the
+	# checkout. Its build backend (setuptools, pyproject's build-system) comes from the index.
+	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m pip check
 	touch $@
 
@@ -123,7 +126,7 @@ format: venv ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 bench: venv test-services ## HTTP benchmark vs. the seed's code and django-cachalot: build/bench/ (BENCH_QUICK=1: short)
-	cd $(ROOT) && $(PY) -m benchmarks
+	cd $(ROOT) && PYTHONPATH=$(ROOT)/app $(PY) -m benchmarks
 
 bench-publish: venv ## Publish the last make bench run: build/bench -> docs/bench, README figures from it
 	test -s build/bench/results.json || { echo "no build/bench/results.json: run make bench first"; exit 1; }
@@ -135,5 +138,5 @@ manage: venv ## Run a Django management command from the root: make manage ARGS=
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(PY) manage.py $(ARGS)
 
 clean: ## Remove the venv, tools, caches and local database
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .run app/db.sqlite3 app/staticfiles
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache .run app/db.sqlite3 app/staticfiles *.egg-info
 

@@ -1,10 +1,14 @@
-"""`python -m benchmarks` (`make bench`): start the servers, seed, run every phase, write the
-report. BENCH_QUICK=1 for the short version; BENCH_OUT=<dir> to write elsewhere than build/bench;
-BENCH_SOAK_SECONDS=600 adds a sustained load on the project at the end (for the RSS trend).
+"""`PYTHONPATH=app python -m benchmarks` from the repository root (`make bench`): start the
+servers, seed, run every phase, write the report. The harness is a Django process of the project
+(app/ on its path, as gunicorn's chdir and pytest's pythonpath give it); its servers and scripted
+upstream come from the installed testsupport package. BENCH_QUICK=1 for the short version;
+BENCH_OUT=<dir> to write elsewhere than build/bench; BENCH_SOAK_SECONDS=600 adds a sustained load
+on the project at the end (for the RSS trend).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -18,6 +22,11 @@ from benchmarks.probes import PgStats, RedisStats, RssSampler
 
 
 def main() -> None:
+    if importlib.util.find_spec("config") is None:
+        raise SystemExit(
+            "benchmarks: the app's packages are not importable: run `make bench`, or "
+            "`PYTHONPATH=app python -m benchmarks` from the repository root"
+        )
     config = Config.from_env(stack.REPO)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="wazen-bench-"))

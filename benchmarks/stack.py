@@ -16,11 +16,9 @@ from pathlib import Path
 import yaml
 
 from benchmarks import probes
+from testsupport.servers import PostgresServer, RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "app"))
-
-from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
 CHART_VALUES = REPO / "charts" / "wazen-ai" / "values.yaml"
 

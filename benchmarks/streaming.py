@@ -197,7 +197,7 @@ def catalog(config: Config, server: Gunicorn, tenants: list[Tenant]) -> dict:
 
 def openai(config: Config, env: dict, workdir, tenants: list[Tenant]) -> dict:
     """The openai provider against the scripted upstream, on a gunicorn of its own."""
-    from tests.assistant.chat_completions_server import (
+    from testsupport.chat_completions import (
         ChatCompletionsServer,
         Scripted,
         completion,

@@ -1,5 +1,6 @@
-"""Fixtures that start real services: a redis-server per session, PostgreSQL when
-WAZEN_TEST_DB=postgres (the Makefile runs the app suite once on SQLite, once on PostgreSQL).
+"""Fixtures that start real services: PostgreSQL when WAZEN_TEST_DB=postgres (the Makefile runs
+the app suite once on SQLite, once on PostgreSQL); the session's redis-server (`redis_server`)
+comes from testsupport.fixtures.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from cachekit import registry
 from catalog.models import Service
 from tenancy.keys import Tenant, api_key_issue
 from tenancy.models import Company
-from tests.assistant.chat_completions_server import ChatCompletionsServer
-from tests.servers import PostgresServer, RedisServer
+from testsupport.chat_completions import ChatCompletionsServer
+from testsupport.servers import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -40,13 +41,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     connections["default"].close()
     del connections["default"]  # the next access builds a PostgreSQL connection
     yield
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
     server.stop()
 
 

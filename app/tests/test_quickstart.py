@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.ops.live_server import REPO
-from tests.servers import free_port, wait_for_port
+from testsupport.paths import REPO
+from testsupport.servers import free_port, wait_for_port
 
 pytestmark = pytest.mark.slow
 

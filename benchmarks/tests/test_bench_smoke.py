@@ -21,7 +21,7 @@ VARIANTS = {"bare", "bare_redis", "seedfix", "cachalot", "project", "before"}
 @pytest.fixture(scope="module")
 def bench_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench")
-    env = {**os.environ, "BENCH_QUICK": "1", "BENCH_OUT": str(out)}
+    env = {**os.environ, "BENCH_QUICK": "1", "BENCH_OUT": str(out), "PYTHONPATH": str(REPO / "app")}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks"],

@@ -2,7 +2,7 @@
 with a read-only root filesystem next to Redis and PostgreSQL containers on a private network,
 and remove every container and network afterwards.
 
-Redis and PostgreSQL run as containers here (not app/tests/servers.py's host processes): the app
+Redis and PostgreSQL run as containers here (not testsupport.servers' host processes): the app
 container reaches them by name on the container network, as the chart's pods do. Every container
 and network name starts with `wazen-img-test-`, so suites running in parallel on one machine never
 touch each other's objects. Tests get helpers through fixtures (pytest runs with

@@ -6,13 +6,14 @@ client that hangs up mid-stream must hang up the upstream call (nginx → gunico
 upstream), counted in `wazen_replies_abandoned_total`.
 
 Where the upstream runs, and why: in a container of its own on the stack's network, started from
-the app image (its Python, nothing installed) with app/tests/assistant/chat_completions_server.py
-and docker/tests/streaming_upstream.py mounted read-only. The app container reaches it by name,
-exactly as it reaches PostgreSQL and Redis here; the test drives it through a published control
-port. Reaching a server on the host instead would depend on the engine and the host: podman's
-`host.containers.internal`, Docker's `host-gateway` (Docker ≥ 20.10, an `--add-host` flag), a
-rootless network mode that may hide the host's loopback, and a host firewall that may drop
-traffic from the container bridge. The network-only setup works the same with podman and Docker.
+the app image (its Python, nothing installed) with testsupport/chat_completions.py and
+testsupport/streaming_upstream.py mounted read-only (`python -m testsupport.streaming_upstream`).
+The app container reaches it by name, exactly as it reaches PostgreSQL and Redis here; the test
+drives it through a published control port. Reaching a server on the host instead would depend
+on the engine and the host: podman's `host.containers.internal`, Docker's `host-gateway` (Docker
+≥ 20.10, an `--add-host` flag), a rootless network mode that may hide the host's loopback, and a
+host firewall that may drop traffic from the container bridge. The network-only setup works the
+same with podman and Docker.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.assistant.chat_completions_server import provider_env
+
+from testsupport.chat_completions import provider_env
 
 pytestmark = pytest.mark.container
 
@@ -70,17 +72,16 @@ class Upstream:
 @pytest.fixture(scope="module")
 def upstream(stack, engine) -> Iterator[Upstream]:
     name = f"{PREFIX}{secrets.token_hex(3)}-upstream"
-    mounts = {
-        ROOT / "app/tests/assistant/chat_completions_server.py": "chat_completions_server.py",
-        ROOT / "docker/tests/streaming_upstream.py": "streaming_upstream.py",
-    }
+    # The package's standard-library-only modules, as a package under /upstream; `python -m`
+    # finds it in its working directory (the entrypoint starts in /app: hence the cd).
+    package = ROOT / "testsupport"
     volumes: list[str] = []
-    for source, target in mounts.items():
-        volumes += ["-v", f"{source}:/upstream/{target}:ro"]
+    for module in ("__init__.py", "chat_completions.py", "streaming_upstream.py"):
+        volumes += ["-v", f"{package / module}:/upstream/testsupport/{module}:ro"]
     engine(
         "run", "-d", "--name", name, "--network", stack.network, "--user", "10001:10001",
         *engine.read_only, *volumes, "-p", "127.0.0.1::8081", stack.image,
-        "python", "-B", "/upstream/streaming_upstream.py",
+        "sh", "-c", "cd /upstream && exec python -B -m testsupport.streaming_upstream",
     )  # fmt: skip
     try:
         server = Upstream(name=name, control_port=engine.host_port(name, 8081))

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-from chartinfo import ROOT
-from clients import log
-from cluster import (
+
+from testsupport.k8s.chartinfo import ROOT
+from testsupport.k8s.clients import log
+from testsupport.k8s.cluster import (
     DELIVERED,
     IMAGE,
     K8S_CLUSTER,
@@ -36,7 +37,7 @@ from cluster import (
     namespace_objects,
     render_for,
 )
-from suite import SOFT
+from testsupport.k8s.suite import SOFT
 
 HERE = Path(__file__).parent
 

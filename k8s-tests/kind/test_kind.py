@@ -11,11 +11,12 @@ import json
 import time
 
 import pytest
-import scenarios
 import yaml
-from chartinfo import dashboard_files, dashboard_queries, dashboard_variables
-from clients import log
-from cluster import (
+
+from testsupport.k8s import scenarios
+from testsupport.k8s.chartinfo import dashboard_files, dashboard_queries, dashboard_variables
+from testsupport.k8s.clients import log
+from testsupport.k8s.cluster import (
     CHART_DIR,
     DISTRIBUTION_DEFAULTS,
     K8S_CLUSTER,
@@ -27,7 +28,7 @@ from cluster import (
     helm_values_args,
     namespace_objects,
 )
-from suite import HARD, SOFT, UPGRADE
+from testsupport.k8s.suite import HARD, SOFT, UPGRADE
 
 
 def app_pods(stack) -> dict[str, tuple[str, int]]:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chartinfo import render
-from clients import log
-from cluster import (
+
+from testsupport.k8s.chartinfo import render
+from testsupport.k8s.clients import log
+from testsupport.k8s.cluster import (
     CHART_DIR,
     NAMESPACE,
     Cluster,
@@ -29,14 +30,8 @@ from cluster import (
     previous_release,
     pull_release_chart,
 )
-
-RELEASE = "wazen-prev"
-# Two replicas (a rollout can keep one serving), no volumes (nothing left after uninstall).
-VALUES = {
-    "replicaCount": 2,
-    "postgresql.persistence.enabled": False,
-    "redis.persistence.enabled": False,
-}
+from testsupport.k8s.suite import PREVIOUS_RELEASE as RELEASE
+from testsupport.k8s.suite import PREVIOUS_VALUES as VALUES
 
 
 def live(stack: KindStack) -> tuple[dict, dict[str, tuple[str, int]]]:

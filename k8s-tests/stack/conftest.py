@@ -16,17 +16,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chartinfo import Chart, render
-from clients import PrometheusAPI, log
-from suite import RULE_INTERVAL, SOFT
-from tests.servers import PrometheusServer, find_binary, free_port, wait_for_port
-from twin import (
+
+from testsupport.k8s.chartinfo import Chart, render
+from testsupport.k8s.clients import PrometheusAPI, log
+from testsupport.k8s.suite import RULE_INTERVAL, SOFT
+from testsupport.k8s.twin import (
     LocalStack,
     PodmanBackend,
     ProcessBackend,
     container_env,
     podman_usable,
 )
+from testsupport.servers import PrometheusServer, find_binary, free_port, wait_for_port
 
 MAX_REPLICAS = 2  # two pods show the sum over pods; more only costs CPU on 2 cores
 REDIS_EXPORTER = "prometheus-redis-exporter"

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chartinfo import ROOT, render
-from clients import log, request
-from suite import SOFT
-from twin import container_env, podman_env
+
+from testsupport.k8s.chartinfo import ROOT, render
+from testsupport.k8s.clients import log, request
+from testsupport.k8s.suite import SOFT
+from testsupport.k8s.twin import container_env, podman_env
 
 TOOLS = ("docker-registry", "skopeo", "gpg", "helm", "podman")
 BOOTSTRAP = {

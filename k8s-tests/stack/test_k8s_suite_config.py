@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import subprocess
 
-import cluster
 import pytest
 import yaml
-from chartinfo import _render_module
+
+from testsupport.chart import render as helm  # the chart suite's helm runner
+from testsupport.k8s import cluster
+from testsupport.k8s.suite import PREVIOUS_RELEASE as RELEASE
+from testsupport.k8s.suite import PREVIOUS_VALUES as VALUES
 
 
 @pytest.mark.parametrize(
@@ -86,8 +89,6 @@ def test_every_configured_image_reaches_helm(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_previous_chart_version_renders_with_the_upgrade_values(tmp_path) -> None:
-    from test_upgrade_from_previous import RELEASE, VALUES
-
     ref = cluster.previous_chart_ref()
     if ref is None:
         pytest.skip("no earlier commit with a different charts/wazen-ai/ (shallow clone?)")
@@ -99,7 +100,6 @@ def test_previous_chart_version_renders_with_the_upgrade_values(tmp_path) -> Non
     assert differs.returncode == 1, f"{ref} renders like the working tree's chart"
     old_chart = cluster.chart_at(ref, tmp_path)
     assert (old_chart / "Chart.yaml").is_file()
-    helm = _render_module()  # the chart suite's helm runner (project-local helm directories)
     args = ["template", RELEASE, str(old_chart), "-n", cluster.NAMESPACE]
     out = helm.run_helm(*args, *cluster.helm_values_args([], VALUES, old_chart)).stdout
     kinds = {d["kind"] for d in yaml.safe_load_all(out) if d}

@@ -10,12 +10,19 @@ import subprocess
 import kubernetes_validate
 import pytest
 import yaml
-from chartinfo import render
-from cluster import CLIENT_SCRIPT, MONITORING_NAMESPACE, NAMESPACE, RELEASE, prometheus_manifests
-from suite import SOFT
-from tests.servers import find_binary
 
-KUBE_VERSION = "1.30.0"  # the oldest minor the chart supports (charts/wazen-ai/tests/render.py)
+from testsupport.k8s.chartinfo import render
+from testsupport.k8s.cluster import (
+    CLIENT_SCRIPT,
+    MONITORING_NAMESPACE,
+    NAMESPACE,
+    RELEASE,
+    prometheus_manifests,
+)
+from testsupport.k8s.suite import SOFT
+from testsupport.servers import find_binary
+
+KUBE_VERSION = "1.30.0"  # the oldest minor the chart supports (testsupport/chart/render.py)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import threading
 import time
 
 import pytest
-from prober import PodProber, ProbeSpec, probe_once
+
+from testsupport.k8s.prober import PodProber, ProbeSpec, probe_once
 
 POD_IP = "10.244.3.7"
 

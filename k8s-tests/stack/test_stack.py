@@ -10,17 +10,18 @@ import re
 import time
 
 import pytest
-import scenarios
-from chartinfo import (
+
+from testsupport.k8s import scenarios
+from testsupport.k8s.chartinfo import (
     dashboard_files,
     dashboard_queries,
     dashboard_variables,
     render,
     substitute,
 )
-from clients import log
-from suite import HARD, LLM_DOWN, NOT_ON_TWIN
-from twin import container_env
+from testsupport.k8s.clients import log
+from testsupport.k8s.suite import HARD, LLM_DOWN, NOT_ON_TWIN
+from testsupport.k8s.twin import container_env
 
 HIT_RATIO = re.compile(r'wazen_cache_requests_total\{[^}]*result="hit"')
 QUANTILE = re.compile(

@@ -20,9 +20,10 @@ import threading
 import time
 
 import pytest
-from chartinfo import ROOT
-from clients import ChatClient, log
-from twin import LocalStack, container_env, podman
+
+from testsupport.k8s.chartinfo import ROOT
+from testsupport.k8s.clients import ChatClient, log
+from testsupport.k8s.twin import LocalStack, container_env, podman
 
 PREVIOUS_IMAGE = os.environ.get("PREVIOUS_IMAGE", "localhost/wazen-ai:previous")
 

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 
 from cachekit.stores import redis_client
 from catalog import cache as catalog_cache
-from tests.servers import RedisServer
+from testsupport.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.assistant.chat_completions_server import (
+from testsupport.chat_completions import (
     ChatCompletionsServer,
     Scripted,
     provider_env,
     stream_frames,
 )
-from tests.ops.live_server import GunicornApp
+from testsupport.live_server import GunicornApp
 
 pytestmark = pytest.mark.slow
 

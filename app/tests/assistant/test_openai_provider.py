@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from assistant import providers, services
 from assistant.models import Order
-from tests.assistant.chat_completions_server import Scripted, completion
+from testsupport.chat_completions import Scripted, completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from assistant import orders, services
 from assistant.models import Conversation, Order
 from tenancy.keys import Tenant
-from tests.assistant.chat_completions_server import Scripted, completion
+from testsupport.chat_completions import Scripted, completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

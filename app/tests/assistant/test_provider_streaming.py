@@ -15,7 +15,8 @@ from assistant import providers
 from assistant.providers import Intent, ProviderError, ProviderReply, Turn
 from assistant.providers import openai_sse as sse_module
 from assistant.providers.deadline import current_budget, reply_budget
-from tests.assistant.chat_completions_server import (
+from tests.assistant.streams import SNAPSHOT, ask, drain
+from testsupport.chat_completions import (
     DONE,
     Frame,
     Scripted,
@@ -23,7 +24,6 @@ from tests.assistant.chat_completions_server import (
     completion,
     stream_frames,
 )
-from tests.assistant.streams import SNAPSHOT, ask, drain
 
 # --- the OpenAI provider ---
 

@@ -17,9 +17,9 @@ from assistant import services
 from assistant.models import Order, OrderProposal
 from catalog.models import Service
 from tenancy.keys import Tenant
-from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
 from tests.assistant.dialogues.harness import demo_company, run_dialogue
 from tests.assistant.test_dialogues import DIALOGUES
+from testsupport.chat_completions import ChatCompletionsServer, Scripted, completion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from cachekit.checks import check_store_is_shared
-from tests.ops.live_server import REPO
+from testsupport.paths import REPO
 
 
 def test_a_process_local_store_is_refused_for_more_than_one_process(settings):

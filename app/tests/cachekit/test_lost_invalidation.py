@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
-from tests.ops.live_server import GunicornApp, manage
-from tests.servers import free_port
+from testsupport.live_server import GunicornApp, manage
+from testsupport.servers import free_port
 
 pytestmark = pytest.mark.slow
 

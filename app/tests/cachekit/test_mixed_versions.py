@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.live_server import APP_DIR, REPO, GunicornApp, metric_sum
-from tests.servers import PostgresServer
+from testsupport.live_server import GunicornApp, metric_sum
+from testsupport.paths import APP_DIR, REPO
+from testsupport.servers import PostgresServer
 
 pytestmark = [
     pytest.mark.slow,

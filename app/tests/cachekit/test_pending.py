@@ -17,7 +17,7 @@ from cachekit.stores import RedisStore
 from catalog import cache as catalog_cache
 from catalog.models import Service
 from tenancy.keys import tenant_for_key
-from tests.servers import free_port
+from testsupport.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,7 +9,7 @@ import jsonschema
 import openai
 import pytest
 
-from tests.ops.live_server import GunicornApp
+from testsupport.live_server import GunicornApp
 
 # Per key and minute: high enough for every test of a module, low enough to reach in a test.
 KEY_LIMIT_PER_MINUTE = 60

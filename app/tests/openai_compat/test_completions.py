@@ -17,7 +17,7 @@ from assistant.models import Conversation, Message, Order
 from catalog import cache as catalog_cache
 from catalog.models import Service
 from tenancy.keys import api_key_issue
-from tests.assistant.chat_completions_server import Frame, Scripted, stream_frames
+from testsupport.chat_completions import Frame, Scripted, stream_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.assistant.chat_completions_server import (
+from tests.openai_compat.conftest import sse_events
+from testsupport.chat_completions import (
     ChatCompletionsServer,
     Frame,
     Scripted,
@@ -24,9 +25,8 @@ from tests.assistant.chat_completions_server import (
     provider_env,
     stream_frames,
 )
-from tests.openai_compat.conftest import sse_events
-from tests.ops.live_server import GunicornApp, metric_sum
-from tests.servers import PostgresServer
+from testsupport.live_server import GunicornApp, metric_sum
+from testsupport.servers import PostgresServer
 
 pytestmark = pytest.mark.slow
 

@@ -11,15 +11,15 @@ import time
 import httpx
 import pytest
 
-from tests.assistant.chat_completions_server import (
+from tests.openai_compat.conftest import Document, sdk, sse_events
+from testsupport.chat_completions import (
     ChatCompletionsServer,
     Scripted,
     completion,
     provider_env,
     stream_frames,
 )
-from tests.openai_compat.conftest import Document, sdk, sse_events
-from tests.ops.live_server import GunicornApp, metric_sum
+from testsupport.live_server import GunicornApp, metric_sum
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from cachekit.guard import RateLimitedLog
 from ops import database
-from tests.servers import free_port
+from testsupport.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

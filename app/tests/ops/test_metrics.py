@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.ops.live_server import GunicornApp, metric_sum
+from testsupport.live_server import GunicornApp, metric_sum
 
 pytestmark = pytest.mark.slow
 

@@ -2,22 +2,17 @@
 
 The renders of every ci/*-values.yaml file are made once per session (helm is quick, but there
 are many assertions over them). Tools (helm, promtool, checkov) come from PATH or .tools/bin;
-`make tools` installs them.
+`make tools` installs them. The helpers (render, objects, app, fake API server) are
+testsupport.chart.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from render import ci_values_files, render  # noqa: E402 (needs the path above)
+from testsupport.chart.render import ci_values_files, render
 
 
 @pytest.fixture(scope="session")

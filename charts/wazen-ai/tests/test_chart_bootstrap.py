@@ -7,8 +7,9 @@ import base64
 
 import pytest
 import yaml
-from chart_app import app_env, manage
-from render import CHART_DIR, HelmError, find_all, find_one, render, run_helm
+
+from testsupport.chart.app import app_env, manage
+from testsupport.chart.render import CHART_DIR, HelmError, find_all, find_one, render, run_helm
 
 pytestmark = pytest.mark.chart
 

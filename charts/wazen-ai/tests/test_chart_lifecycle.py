@@ -23,8 +23,9 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_apiserver import FakeAPIServer, fake_apiserver
-from render import (
+
+from testsupport.chart.fake_apiserver import FakeAPIServer, fake_apiserver
+from testsupport.chart.render import (
     CHART_DIR,
     DEFAULT_NAMESPACE,
     DEFAULT_RELEASE,

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-from render import (
+
+from testsupport.chart.render import (
     DASHBOARDS_DIR,
     REPO_ROOT,
     dashboards,

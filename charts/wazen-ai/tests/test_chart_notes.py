@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_app import manage, served_app
-from render import CHART_DIR, DEFAULT_NAMESPACE, resolve_values_file, run_helm
-from tests.servers import RedisServer
+
+from testsupport.chart.app import manage, served_app
+from testsupport.chart.render import CHART_DIR, DEFAULT_NAMESPACE, resolve_values_file, run_helm
+from testsupport.servers import RedisServer
 
 pytestmark = [pytest.mark.chart, pytest.mark.slow]
 

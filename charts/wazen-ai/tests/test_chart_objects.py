@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_k8s import container, containers, env_map, pod_templates, pods_selected, selector_matches
-from render import REPO_ROOT, find_all, find_one, render
+
+from testsupport.chart.objects import (
+    container,
+    containers,
+    env_map,
+    pod_templates,
+    pods_selected,
+    selector_matches,
+)
+from testsupport.chart.render import REPO_ROOT, find_all, find_one, render
 
 pytestmark = pytest.mark.chart
 

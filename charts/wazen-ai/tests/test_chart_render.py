@@ -9,7 +9,16 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from render import CHART_DIR, HelmError, ci_values_files, helm_env, render, run_helm, tool
+
+from testsupport.chart.render import (
+    CHART_DIR,
+    HelmError,
+    ci_values_files,
+    helm_env,
+    render,
+    run_helm,
+    tool,
+)
 
 pytestmark = pytest.mark.chart
 

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_app import APP_DIR, app_env, manage, served_app
-from chart_k8s import container
-from render import find_all, find_one, render
-from tests.servers import RedisServer, free_port
+
+from testsupport.chart.app import app_env, manage, served_app
+from testsupport.chart.objects import container
+from testsupport.chart.render import find_all, find_one, render
+from testsupport.paths import APP_DIR
+from testsupport.servers import RedisServer, free_port
 
 pytestmark = [pytest.mark.chart, pytest.mark.slow]
 

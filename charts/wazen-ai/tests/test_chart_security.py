@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from render import CHART_DIR, TOOLS_BIN, helm_env, render_text, tool
+
+from testsupport.chart.render import CHART_DIR, TOOLS_BIN, helm_env, render_text, tool
 
 pytestmark = pytest.mark.chart
 

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 import pytest
-import values_doc
 import yaml
-from render import CHART_DIR
+
+from testsupport.chart import values_doc
+from testsupport.chart.render import CHART_DIR
 
 pytestmark = pytest.mark.chart
 

@@ -12,8 +12,8 @@ from catalog.management.commands.seed_demo import DEMO_SERVICES
 from catalog.models import Service
 from tenancy.keys import Tenant
 from tenancy.models import Company
-from tests.assistant.chat_completions_server import ChatCompletionsServer, Scripted, completion
 from tests.assistant.dialogues import CONFIRM, TOOL_INTENTS, Dialogue, Step, _arabic
+from testsupport.chat_completions import ChatCompletionsServer, Scripted, completion
 
 CANNED = {"en": "Happy to help with that.", "ar": "يسعدني مساعدتك في ذلك."}
 

@@ -1,9 +1,10 @@
 """Render the wazen-ai chart with the real helm binary and return the parsed documents.
 
-Shared by the chart tests (charts/wazen-ai/tests) and the kind suite (k8s-tests/), which imports
-it to derive a scrape config from the ServiceMonitor and load the PrometheusRule groups:
+Shared by the chart tests (charts/wazen-ai/tests) and both Kubernetes suites (k8s-tests/, through
+testsupport.k8s.chartinfo), which use it to derive a scrape config from the ServiceMonitor and
+load the PrometheusRule groups:
 
-    from render import render, find_one
+    from testsupport.chart.render import render, find_one
     docs = render(["ci/monitoring-values.yaml"], {"replicaCount": 2})
 
 helm comes from PATH or the project's .tools/bin (`make tools` installs it there). Helm's cache,
@@ -22,9 +23,9 @@ from typing import Any
 
 import yaml
 
-CHART_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = CHART_DIR.parent.parent
-TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+from testsupport.paths import CHART_DIR, TOOLS_BIN
+from testsupport.paths import REPO as REPO_ROOT
+
 CI_DIR = CHART_DIR / "ci"
 DASHBOARDS_DIR = CHART_DIR / "dashboards"
 

@@ -33,6 +33,15 @@ LLM_DOWN = (
     },
 )
 RULE_INTERVAL = "3s"  # rule groups evaluated as often as the target is scraped
+# The upgrade scenario's second release (kind/test_upgrade_from_previous.py; its values are
+# checked against the previous chart by stack/test_k8s_suite_config.py): two replicas (a rollout
+# can keep one serving), no volumes (nothing left after uninstall).
+PREVIOUS_RELEASE = "wazen-prev"
+PREVIOUS_VALUES = {
+    "replicaCount": 2,
+    "postgresql.persistence.enabled": False,
+    "redis.persistence.enabled": False,
+}
 
 # Dashboard series that cannot exist where no Kubernetes API runs, each with the reason. On
 # kind they exist only if kube-state-metrics is installed (the suite does not install it).

@@ -9,10 +9,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers import free_port, wait_for_port
+from testsupport.paths import APP_DIR, GUNICORN_CONF
+from testsupport.servers import free_port, wait_for_port
 
-REPO = Path(__file__).resolve().parents[3]
-APP_DIR = REPO / "app"
 SECRET = "live-server-secret-key-" + "s" * 40
 
 
@@ -63,7 +62,7 @@ class GunicornApp:
         self.manage("collectstatic", "--noinput")
         self.log = (self.directory / "gunicorn.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", str(REPO / "docker" / "gunicorn.conf.py"),
+            [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
              "--bind", f"127.0.0.1:{self.port}", "config.wsgi:application"],
             cwd=self.app_dir, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from render import REPO_ROOT, find_one
-from tests.servers import free_port, wait_for_port
+from testsupport.chart.render import find_one
+from testsupport.paths import APP_DIR, GUNICORN_CONF
+from testsupport.servers import free_port, wait_for_port
 
-APP_DIR = REPO_ROOT / "app"
-GUNICORN_CONF = REPO_ROOT / "docker" / "gunicorn.conf.py"
 POD_IP = "10.244.1.7"
 
 

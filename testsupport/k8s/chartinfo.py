@@ -8,30 +8,20 @@ the chart says; nothing here restates a path, a port or an interval by hand.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
-from prober import ProbeSpec
+from testsupport import paths
+from testsupport.chart import render as chart_render
+from testsupport.k8s.prober import ProbeSpec
 
-ROOT = Path(__file__).resolve().parent.parent
-CHART_DIR = ROOT / "charts" / "wazen-ai"
+ROOT = paths.REPO  # the checkout: the stand-ups run its app/, .tools/ and git
+CHART_DIR = paths.CHART_DIR
+
 DASHBOARD_DIR = CHART_DIR / "dashboards"
 READINESS_PATH = "/health/ready"  # docs/runtime-contract.md
-
-
-@cache
-def _render_module():
-    path = CHART_DIR / "tests" / "render.py"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing (the chart's render helper)")
-    spec = importlib.util.spec_from_file_location("wazen_chart_render", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def render(
@@ -39,7 +29,7 @@ def render(
 ) -> Chart:
     """Render the chart with the chart suite's helper (helm template) and wrap the documents.
     values_files are relative to the chart ("ci/x-values.yaml") or absolute."""
-    module = _render_module()
+    module = chart_render
     docs = module.render(values_files or [], set_values or {}, **kwargs)
     chart = Chart([d for d in docs if d], values_files or [], set_values or {})
     chart.release = kwargs.get("release", module.DEFAULT_RELEASE)

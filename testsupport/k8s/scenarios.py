@@ -17,8 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from chartinfo import Chart, PanelQuery
-from clients import ChatClient, PrometheusAPI, Response, Sample, log, request, scrape, total
+from testsupport.k8s.chartinfo import Chart, PanelQuery
+from testsupport.k8s.clients import (
+    ChatClient,
+    PrometheusAPI,
+    Response,
+    Sample,
+    log,
+    request,
+    scrape,
+    total,
+)
 
 # docs/runtime-contract.md: the assistant's own metrics, all present from the first scrape on
 # (counters with labels appear after their first increment, so those are checked after traffic).
@@ -345,7 +354,7 @@ def dashboard_variable_values(stack: Stack, variables: list[dict]) -> dict[str, 
     """Resolve a dashboard's template variables as Grafana would on this stack: query variables
     from the Prometheus label API (all values, as a regex, for multi/includeAll), custom and
     constant ones from their current value; datasource variables become the data source name."""
-    from clients import label_values
+    from testsupport.k8s.clients import label_values
 
     values: dict[str, str] = {}
     for var in variables:
@@ -360,7 +369,7 @@ def dashboard_variable_values(stack: Stack, variables: list[dict]) -> dict[str, 
             assert match, f"dashboard variable {name}: unsupported query {definition!r}"
             selector = match.group(1)
             if selector:
-                from chartinfo import substitute
+                from testsupport.k8s.chartinfo import substitute
 
                 selector = substitute(selector, values)
             found = label_values(stack.prometheus, match.group(2), selector)
@@ -378,7 +387,7 @@ def check_every_panel_has_data(
 ) -> dict[str, int]:
     """Every dashboard panel expression returns data, except those whose series cannot exist on
     this stack (`unavailable`: a metric name -> why), which are reported, not faked."""
-    from chartinfo import substitute
+    from testsupport.k8s.chartinfo import substitute
 
     checked, skipped, empty = 0, [], []
     for query in queries:

@@ -1,6 +1,7 @@
 """The scripted OpenAI upstream of test_streaming_front.py, run inside a container of the stack.
 
-It serves app/tests/assistant/chat_completions_server.py (mounted read-only next to this file)
+It serves testsupport.chat_completions (the package's standard-library modules are mounted
+read-only under the container's working directory: `python -B -m testsupport.streaming_upstream`)
 on 0.0.0.0:8080, where the app container reaches it by name, and a small control API on
 0.0.0.0:8081, published to the host, through which the test queues streamed replies and reads
 what the upstream saw of each stream (frames written, whether the client hung up):
@@ -19,15 +20,8 @@ import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from chat_completions_server import (  # found through the path set above
-    ChatCompletionsServer,
-    Scripted,
-    stream_frames,
-)
+from testsupport.chat_completions import ChatCompletionsServer, Scripted, stream_frames
 
 UPSTREAM_PORT = 8080
 CONTROL_PORT = 8081

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from chartinfo import CHART_DIR, ROOT, Chart, render
-from clients import ChatClient, PrometheusAPI, Response, log, request
-from tests.servers import free_port, wait_for_port
 
-HERE = Path(__file__).resolve().parent
-KIND_CONFIG = HERE / "kind-config.yaml"
+from testsupport.k8s.chartinfo import CHART_DIR, ROOT, Chart, render
+from testsupport.k8s.clients import ChatClient, PrometheusAPI, Response, log, request
+from testsupport.servers import free_port, wait_for_port
+
+KIND_CONFIG = ROOT / "k8s-tests" / "kind" / "kind-config.yaml"
 # kind: a throw-away kind cluster; existing: the cluster of KUBECONFIG (staging, a dev cluster).
 K8S_CLUSTER = os.environ.get("K8S_CLUSTER", "kind")
 IMAGE = os.environ.get("IMAGE", "localhost/wazen-ai:dev")
@@ -590,7 +590,7 @@ def prometheus_manifests(chart: Chart) -> list[dict]:
     """A minimal Prometheus in its own namespace: RBAC for endpoint discovery, a ConfigMap with
     the scrape config derived from the rendered ServiceMonitor(s) and the rendered rule groups,
     a Deployment of the official image and its Service."""
-    from suite import RULE_INTERVAL
+    from testsupport.k8s.suite import RULE_INTERVAL
 
     ns = MONITORING_NAMESPACE
     config = {

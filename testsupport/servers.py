@@ -1,7 +1,8 @@
 """Real throwaway servers for tests: redis-server, PostgreSQL and Prometheus.
 
 Tests talk to real processes, never fakes; each server gets a free port and a private directory
-and is shut down by its owner. Shared by app/tests, docker/tests and k8s-tests/stack.
+and is shut down by its owner. Shared by app/tests, the chart tests, k8s-tests/stack and the
+benchmarks.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Two ways to run the pods, chosen by `WAZEN_STACK_MODE` (auto | podman | process)
   the chart's REDIS_URL works as rendered. Ports are published on 127.0.0.1 only.
 - process: gunicorn processes from the repo venv, started with docker/gunicorn.conf.py (so the
   metrics port is served by the gunicorn master exactly as in the image), with the throwaway
-  redis-server and PostgreSQL of tests.servers.
+  redis-server and PostgreSQL of testsupport.servers.
 `auto` picks podman when `podman info` works and the images exist, else process.
 """
 
@@ -29,11 +29,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chartinfo import ROOT, Chart
-from clients import ChatClient, PrometheusAPI, Response, log, request
-from prober import PodProber
-from scenarios import BackgroundClient
-from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
+from testsupport.k8s.chartinfo import ROOT, Chart
+from testsupport.k8s.clients import ChatClient, PrometheusAPI, Response, log, request
+from testsupport.k8s.prober import PodProber
+from testsupport.k8s.scenarios import BackgroundClient
+from testsupport.servers import PostgresServer, RedisServer, free_port, wait_for_port
 
 APP_IMAGE = os.environ.get("IMAGE", "localhost/wazen-ai:dev")
 REDIS_IMAGE = os.environ.get("REDIS_IMAGE", "localhost/wazen-redis:bookworm")
@@ -181,7 +181,7 @@ class Pod:
 
 
 class ProcessBackend:
-    """Pods as gunicorn processes from the repo venv; Redis and PostgreSQL from tests.servers."""
+    """Pods as gunicorn processes from the repo venv; Redis and PostgreSQL: testsupport.servers."""
 
     mode = "process"
 

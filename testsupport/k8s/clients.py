@@ -60,10 +60,10 @@ def request(
     all_headers = {"Accept": "application/json", **(headers or {})}
     if body is not None:
         all_headers["Content-Type"] = "application/json"
-    req = urllib.request.Request(url, data=body, headers=all_headers, method=method)  # noqa: S310 -- loopback http only, checked above
+    req = urllib.request.Request(url, data=body, headers=all_headers, method=method)
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 -- same
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             return Response(resp.status, resp.read(), time.monotonic() - started)
     except urllib.error.HTTPError as exc:
         return Response(exc.code, exc.read(), time.monotonic() - started)
