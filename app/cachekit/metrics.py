@@ -39,3 +39,10 @@ CACHE_AVAILABLE = Gauge(
     ["cache"],
     multiprocess_mode="livemin",
 )
+CACHE_PENDING_INVALIDATIONS = Gauge(
+    "wazen_cache_pending_invalidations",
+    "Invalidations recorded in the database but not yet brought to Redis, as this process' last "
+    "sweep found them: their scopes are served from the database until a bump succeeds.",
+    ["cache"],
+    multiprocess_mode="livemax",
+)

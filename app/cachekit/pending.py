@@ -21,11 +21,12 @@ from collections import defaultdict
 from collections.abc import Hashable
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import connections
 
 from cachekit import registry
 from cachekit.component import EVERY_SCOPE, GenerationalCache
-from cachekit.guard import CacheUnavailable
+from cachekit.guard import CacheUnavailable, RateLimitedLog
+from cachekit.metrics import CACHE_PENDING_INVALIDATIONS
 from cachekit.models import PendingInvalidation
 from cachekit.stores import default_store
 
@@ -67,12 +68,15 @@ def sweep(using: str = "default") -> int:
     for instance in registry.caches():
         recorded = by_cache.get(instance.name, {})
         instance.hold(set(recorded))
+        gauge = CACHE_PENDING_INVALIDATIONS.labels(cache=instance.name)
+        gauge.set(sum(len(pks) for pks in recorded.values()))
         if not recorded:
             continue
         landed = _retire(instance) if EVERY_SCOPE in recorded else instance.invalidate(*recorded)
         if landed:
             clear([pk for pks in recorded.values() for pk in pks], using)
             instance.hold(set())
+            gauge.set(0)
         else:
             remaining += sum(len(pks) for pks in recorded.values())
     return remaining
@@ -115,6 +119,7 @@ class Sweeper:
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cachekit-sweeper", daemon=True)
+        self._log = RateLimitedLog(logger)
 
     def start(self) -> Sweeper:
         self._thread.start()
@@ -127,8 +132,8 @@ class Sweeper:
         while not self._stop.wait(self.interval):
             try:
                 sweep()
-            except DatabaseError as error:
-                logger.warning("pending invalidations: sweep failed (%s); retrying", error)
+            except Exception as error:  # the database is down, or a bug: keep sweeping
+                self._log.warning("pending invalidations: sweep failed (%r); retrying", error)
             finally:
                 connections.close_all()  # hand the connection back to the pool between sweeps
 

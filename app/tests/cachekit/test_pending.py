@@ -10,6 +10,7 @@ import redis
 from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from prometheus_client import REGISTRY
 
 from cachekit import pending, registry
 from cachekit.models import PendingInvalidation
@@ -57,6 +58,24 @@ def test_a_write_that_lost_redis_is_bypassed_by_every_process_after_its_sweep(
     assert pending.sweep() == 0  # the reader's sweep: held, bumped, record deleted
     assert prices(company) == {"9.00"}
     assert PendingInvalidation.objects.count() == 0
+    assert REGISTRY.get_sample_value("wazen_cache_pending_invalidations", {"cache": "catalog"}) == 0
+
+
+def test_a_sweep_that_cannot_bump_holds_the_scope_and_reports_it(
+    redis_cache, company, writer_without_redis
+):
+    prices(company)
+    PendingInvalidation.objects.all().delete()
+    with writer_without_redis:
+        Service.objects.filter(company=company).update(price=Decimal("9.00"))
+    redis_cache.stop()  # Redis is gone for the readers too: the sweep cannot bump
+    assert pending.sweep() == 1
+    assert REGISTRY.get_sample_value("wazen_cache_pending_invalidations", {"cache": "catalog"}) == 1
+    redis_cache.start()
+    registry.cache("catalog").guard.breaker.record_success()
+    assert prices(company) == {"9.00"}  # held: from the database, though Redis is back
+    assert pending.sweep() == 0
+    assert prices(company) == {"9.00"}
 
 
 def test_while_redis_refuses_the_retry_every_process_bypasses_the_recorded_scope(
