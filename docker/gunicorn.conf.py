@@ -11,6 +11,7 @@ import datetime
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,21 @@ def _env_int(name: str, default: int) -> int:
 
 
 # -- server ------------------------------------------------------------------------------------
-# The image's supervisor (docker/supervise.py) puts nginx on PORT and gunicorn on a unix socket.
-bind = [os.environ.get("GUNICORN_BIND", "").strip() or f"0.0.0.0:{_env_int('PORT', 8000)}"]
+# The image's supervisor (docker/supervise.py) puts nginx on PORT and gunicorn on two unix sockets
+# (comma-separated): nginx passes /v1/ requests on the one named *-openai.sock (see below).
+bind = [
+    address.strip() for address in os.environ.get("GUNICORN_BIND", "").split(",") if address.strip()
+] or [f"0.0.0.0:{_env_int('PORT', 8000)}"]
+BEHIND_FRONT = all(address.startswith("unix:") for address in bind)
+if BEHIND_FRONT:
+    # nginx bounds what reaches gunicorn (docker/nginx.conf.template): a request line and each
+    # header line within 8 KiB, the whole header block within 4 x 8 KiB. gunicorn's own limits
+    # (a 4094-byte request line, 100 header fields) are below that and refuse with an HTML page
+    # nginx passes on: nginx's limits are the only ones here (32768 is gunicorn's maximum field
+    # count, above what 32 KiB of headers can hold).
+    limit_request_line = 0
+    limit_request_fields = 32768
+    limit_request_field_size = 0
 # gevent: a reply waits seconds on the LLM, and a thread per waiting reply capped a pod at
 # workers x threads replies at once (docs/serving.md has the measurements). A greenlet per
 # request is a few tens of KiB, so a worker holds hundreds of replies; the cap on replies in
@@ -175,3 +189,85 @@ def child_exit(server: Any, worker: Any) -> None:
     """Drop the live gauges of a worker that exited; its counters stay in the aggregate."""
     if METRICS_DIR:
         multiprocess.mark_process_dead(worker.pid, path=METRICS_DIR)
+
+
+# -- gunicorn's own refusals: JSON, never its HTML page ----------------------------------------
+# A request gunicorn's parser refuses (a control byte in a header value, a byte outside ASCII in
+# the target …) never reaches Django: gunicorn answers it itself, with an HTML page. nginx passes
+# such requests on (it checks less), so gunicorn's answer is the API's JSON error instead: in
+# OpenAI's shape on the socket nginx uses for /v1/ (the path is not known when the request line
+# or a header did not parse), in the /api/ shape elsewhere; served directly (no front), the
+# path decides when gunicorn parsed it. app/api/errors.py builds both shapes.
+OPENAI_SOCKET_SUFFIX = "-openai.sock"
+_FRONT_ERRORS = {
+    400: ("bad_request", "Malformed request."),
+    403: ("forbidden", "This request is not allowed."),
+    414: ("uri_too_long", "The request line is too long."),
+    417: ("expectation_failed", "The Expect header cannot be met."),
+    431: ("headers_too_large", "Too many or too large headers."),
+    500: ("internal_error", "Internal error; it has been logged."),
+    501: ("not_implemented", "The transfer coding is not supported."),
+}
+_openai_clients: dict[int, bool] = {}
+
+
+def _is_openai_request(client: Any, req: Any, exc: BaseException) -> bool:
+    try:
+        listener = client.getsockname()
+    except OSError:
+        listener = None
+    if isinstance(listener, str) and listener:  # a unix socket: the front chose it by path
+        return listener.endswith(OPENAI_SOCKET_SUFFIX)
+    request = req or getattr(exc, "req", None)
+    if isinstance(request, str):  # a refused request line: the line, or its target alone
+        words = request.split(" ")
+        target = words[1] if len(words) > 1 else words[0]
+        path = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*", "", target)  # absolute form
+    else:
+        path = getattr(request, "path", None) or ""
+    return path.startswith("/v1/")
+
+
+def _json_error(status: int, openai: bool) -> bytes:
+    from api.errors import error_body  # the worker has loaded the app: its modules import
+
+    code, message = _FRONT_ERRORS.get(
+        status, ("bad_request", "Malformed request.") if status < 500 else _FRONT_ERRORS[500]
+    )
+    return json.dumps(error_body(status, code, message, openai=openai)).encode() + b"\n"
+
+
+def _install_json_errors() -> None:
+    from gunicorn import util
+    from gunicorn.workers import base
+
+    if getattr(util.write_error, "json_errors", False):  # SIGHUP re-reads this file: once only
+        return
+    handle_error = base.Worker.handle_error
+    html_write_error = util.write_error
+
+    def handle_error_in_json(self: Any, req: Any, client: Any, addr: Any, exc: Any) -> None:
+        _openai_clients[id(client)] = _is_openai_request(client, req, exc)
+        try:
+            handle_error(self, req, client, addr, exc)
+        finally:
+            _openai_clients.pop(id(client), None)
+
+    def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+        try:
+            body = _json_error(status_int, _openai_clients.get(id(sock), False))
+        except Exception:  # never lose the answer over its shape
+            html_write_error(sock, status_int, reason, mesg)
+            return
+        head = (
+            f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        util.write_nonblock(sock, head.encode("latin-1") + body)
+
+    write_error.json_errors = True  # type: ignore[attr-defined]
+    base.Worker.handle_error = handle_error_in_json
+    util.write_error = write_error
+
+
+_install_json_errors()

@@ -31,6 +31,9 @@ from typing import IO
 HERE = Path(__file__).resolve().parent
 RUN_DIR = Path("/tmp/nginx")  # /tmp: the container's only writable place
 SOCKET = "/tmp/gunicorn.sock"
+# nginx passes /v1/ requests (the OpenAI-compatible API) on this one: gunicorn's own refusals,
+# written before the path is known, take that API's error shape (docker/gunicorn.conf.py).
+OPENAI_SOCKET = "/tmp/gunicorn-openai.sock"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -66,6 +69,7 @@ def render_nginx_conf() -> Path:
     values = {
         "PORT": str(_env_int("PORT", 8000)),
         "SOCKET": SOCKET,
+        "OPENAI_SOCKET": OPENAI_SOCKET,
         "GRACEFUL_TIMEOUT": str(grace),
         "CLIENT_TIMEOUT": str(_env_int("WAZEN_CLIENT_TIMEOUT", 10)),
         "KEEPALIVE": str(_env_int("GUNICORN_KEEPALIVE", 5)),
@@ -82,7 +86,7 @@ def render_nginx_conf() -> Path:
 
 def main(gunicorn_args: list[str]) -> int:
     conf = render_nginx_conf()
-    env = {**os.environ, "GUNICORN_BIND": f"unix:{SOCKET}"}
+    env = {**os.environ, "GUNICORN_BIND": f"unix:{SOCKET},unix:{OPENAI_SOCKET}"}
     # Fixed argument lists of binaries on the image's PATH; the extra arguments are the
     # container command's own (as `exec gunicorn "$@"` passed them before).
     gunicorn = subprocess.Popen(  # noqa: S603

@@ -5,6 +5,14 @@
                 WAZEN_HEALTH_CACHE_CRITICAL is set, keeps the pod ready: replies are then served
                 from the database, and pulling every pod would turn a cache outage into an outage.
 /health/startup database reachable and every migration applied.
+
+These paths are public: the kubelet probes the HTTP port, and the Ingress routes every path of that
+port (through the image's nginx) to the app. So the answer, in every format, holds the overall
+status and each check's name with `ok` or `failed`, nothing else: no error text (a Redis or
+database error names hosts, ports and users), no cache statistics. The details are where only
+operators look: the log (each failure at WARNING with its error) and the metrics port
+(wazen_cache_available, wazen_database_unavailable_total, wazen_migrations_pending, the cache
+counters); `manage.py catalog_cache stats` prints the cache's statistics.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import time
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views import View
 from health_check.base import HealthCheck, HealthCheckResult
@@ -25,7 +33,6 @@ from health_check.views import HealthCheckView, MediaType
 
 from cachekit import registry
 from cachekit.guard import CacheUnavailable
-from catalog import cache as catalog_cache
 from ops.metrics import MIGRATIONS_PENDING
 from ops.migrations import pending_migrations
 
@@ -49,6 +56,10 @@ class CatalogCache(HealthCheck):
             if settings.WAZEN_HEALTH_CACHE_CRITICAL:
                 raise ServiceUnavailable(f"catalog cache unavailable: {error}") from error
 
+    @property
+    def ok(self) -> bool:
+        return self.state != "down"
+
 
 @dataclasses.dataclass
 class Migrations(HealthCheck):
@@ -64,6 +75,13 @@ class Migrations(HealthCheck):
         MIGRATIONS_PENDING.set(pending)
         if pending:
             raise ServiceUnavailable(f"{pending} migration(s) not applied")
+
+
+class PublicFailure(HealthCheckException):
+    """A failed check as the public answer shows it: the word, not the error."""
+
+    def __str__(self) -> str:
+        return "failed"
 
 
 # django-health-check answers 500 when a check fails; probes and load balancers expect 503.
@@ -121,29 +139,48 @@ class ProbeView(HealthCheckView):
         if wanted == "text":
             return self.render_to_response_text(status)
         if wanted == "html":
+            # django-health-check's page, from the public results (no error text in them).
+            self.results = self.public_results()
             return self.render_to_response(self.get_context_data(**kwargs), status=status)
         return self.render_to_response_json(status)
+
+    def public_checks(self) -> dict[str, str]:
+        """Each check's name and `ok`/`failed`: a cache that is down counts as failed even when it
+        keeps the pod ready."""
+        return {
+            type(r.check).__name__: "ok" if r.error is None and getattr(r.check, "ok", True)
+            else "failed"
+            for r in self.results
+        }  # fmt: skip
+
+    def public_results(self) -> list[HealthCheckResult]:
+        failed = {name for name, state in self.public_checks().items() if state == "failed"}
+        return [
+            HealthCheckResult(
+                check=r.check,
+                error=PublicFailure("failed") if type(r.check).__name__ in failed else None,
+                time_taken=r.time_taken,
+            )
+            for r in self.results
+        ]
+
+    def public_status(self, status: int) -> str:
+        if status != 200:
+            return "unavailable"
+        return "ok" if all(v == "ok" for v in self.public_checks().values()) else "degraded"
+
+    def render_to_response_text(self, status: int) -> HttpResponse:
+        lines = [f"status: {self.public_status(status)}"]
+        lines += [f"{name}: {state}" for name, state in self.public_checks().items()]
+        return HttpResponse(
+            "\n".join(lines) + "\n", content_type="text/plain; charset=utf-8", status=status
+        )
 
     def render_to_response_json(self, status: int) -> JsonResponse:
         # django-health-check answers a failed check with 500; a dependency being down is a 503
         # (Service Unavailable), like the API's own answer while the database is unreachable.
         status = 503 if status == 500 else status
-        checks = {repr(r.check): "OK" if r.error is None else str(r.error) for r in self.results}
-        body: dict = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
-        cache_check = next(
-            (r.check for r in self.results if isinstance(r.check, CatalogCache)), None
-        )
-        if cache_check is not None:
-            if cache_check.state != "up" and status == 200:
-                body["status"] = "degraded"
-            body["cache"] = {
-                "state": cache_check.state,
-                "critical_for_readiness": settings.WAZEN_HEALTH_CACHE_CRITICAL,
-                "detail": cache_check.detail or None,
-                "latency_ms": cache_check.latency_ms,
-                "stats": catalog_cache.cache_stats(),
-                "caches": {cache.name: cache.stats() for cache in registry.caches()},
-            }
+        body = {"status": self.public_status(status), "checks": self.public_checks()}
         return JsonResponse(body, status=status)
 
 

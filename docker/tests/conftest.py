@@ -90,9 +90,12 @@ def service_image(variable: str, local: str, official: str, engine: Engine) -> s
     return os.environ.get(variable) or (official if engine.name == "docker" else local)
 
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
+def http_get(
+    url: str, timeout: float = 5.0, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         with error:
@@ -185,6 +188,9 @@ class App:
 
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return http_get(self.url + path, timeout)
+
+    def get_with(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        return http_get(self.url + path, headers=headers)
 
     def post_json(self, path: str, payload: dict, token: str) -> tuple[int, dict]:
         return http_post_json(self.url + path, payload, token)

@@ -178,6 +178,35 @@ def test_every_alert_is_documented_and_linked() -> None:
         assert alert["labels"]["team"] == "wazen"
 
 
+# Documents that state how many alerts the chart has, and the chart README, which names each one.
+ALERT_COUNT_DOCS = [
+    REPO_ROOT / "README.md",
+    REPO_ROOT / "charts" / "wazen-ai" / "README.md",
+    REPO_ROOT / "docker" / "README.md",
+    *sorted((REPO_ROOT / "docs").glob("**/*.md")),
+]
+NUMBER_WORDS = {"eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13}
+
+
+def test_docs_count_and_name_every_alert() -> None:
+    """A count of alerts in the docs ("9 alerts") is the chart's count, and the chart README's
+    monitoring section names every alert (a count went stale when alerts were added)."""
+    alerts = {a["alert"] for a in alerts_of(rules_of("exporter"))}
+    stale = []
+    for doc in ALERT_COUNT_DOCS:
+        text = doc.read_text()
+        pattern = r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?alerts\b"
+        for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+            word = match.group(1).lower()
+            count = int(word) if word.isdigit() else NUMBER_WORDS[word]
+            if count != len(alerts):
+                stale.append(f"{doc.relative_to(REPO_ROOT)}: {match.group(0)!r}")
+    assert not stale, f"the chart has {len(alerts)} alerts; stale counts: {stale}"
+    chart_readme = (REPO_ROOT / "charts" / "wazen-ai" / "README.md").read_text()
+    unnamed = sorted(alert for alert in alerts if f"`{alert}`" not in chart_readme)
+    assert not unnamed, f"charts/wazen-ai/README.md does not name {unnamed}"
+
+
 def test_alerts_use_known_metrics_scoped_to_the_release() -> None:
     for alert in alerts_of(rules_of("exporter")):
         expr = alert["expr"]
