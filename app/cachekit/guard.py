@@ -27,7 +27,10 @@ from cachekit.metrics import CACHE_AVAILABLE, CACHE_ERRORS
 
 T = TypeVar("T")
 
-_OUTAGE_RESPONSES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "NOAUTH", "WRONGPASS")
+_OUTAGE_RESPONSES = (
+    "OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "NOAUTH", "WRONGPASS", "TRYAGAIN",
+    "CLUSTERDOWN",
+)  # fmt: skip
 CANDIDATE_ERRORS = (
     RedisConnectionError,
     RedisTimeoutError,
@@ -41,7 +44,9 @@ def is_outage(error: BaseException) -> bool:
     if isinstance(error, RedisConnectionError | RedisTimeoutError | socket.timeout):
         return True
     if isinstance(error, ResponseError):
-        return str(error).startswith(_OUTAGE_RESPONSES)
+        # redis-py moves the reply's code (READONLY, OOM, …) from the message to `status_code`.
+        code = getattr(error, "status_code", None) or str(error)
+        return code.startswith(_OUTAGE_RESPONSES)
     return False
 
 

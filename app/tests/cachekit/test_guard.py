@@ -8,6 +8,7 @@ import logging
 import time
 
 import pytest
+from redis._parsers.base import BaseParser as ResponseParser
 from redis.exceptions import ResponseError
 
 from cachekit.guard import is_outage
@@ -94,3 +95,20 @@ def test_programming_errors_surface(redis_cache, company):
         catalog_cache.orderable_services(company.id)
     assert not is_outage(raised.value)
     assert catalog_cache.cache_stats()["errors"] == 0  # not counted as an outage either
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("READONLY", "You can't write against a read only replica."),
+        ("OOM", "command not allowed when used memory > 'maxmemory'."),
+        ("MASTERDOWN", "Link with MASTER is down and replica-serve-stale-data is set to 'no'."),
+    ],
+)
+def test_refusals_redis_py_strips_of_their_code_are_outages(code, message):
+    # redis-py 8 parses "READONLY You can't write …" into ReadOnlyError("You can't write …",
+    # status_code="READONLY"): the code is no longer in the message.
+    error = ResponseParser.parse_error(f"{code} {message}")
+    assert str(error) == message
+    assert is_outage(error)
+    assert not is_outage(ResponseParser.parse_error("WRONGTYPE Operation against a key"))

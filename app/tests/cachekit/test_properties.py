@@ -70,7 +70,7 @@ from tests.cachekit.processes import (
     expect,
     read_in_thread,
 )
-from tests.servers import free_port
+from testsupport.servers import free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
