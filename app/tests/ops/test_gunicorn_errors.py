@@ -14,7 +14,7 @@ import socket
 import pytest
 
 from api.errors import error_body
-from tests.ops.live_server import GunicornApp
+from testsupport.live_server import GunicornApp
 
 pytestmark = pytest.mark.slow
 
