@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parents[1]
+REPO = APP.parent
+TREES = ("app", "benchmarks", "charts", "docker", "k8s-tests", "release", "testsupport")
 ROOMS = ["cachekit", "tenancy", "catalog", "assistant", "openai_compat"]
 FIRST_PARTY = {*ROOMS, "api", "ops", "config"}
 MAX_LINES = 400
@@ -130,3 +132,33 @@ def test_no_import_inside_a_function_but_in_app_config_ready():
 def test_no_module_over_400_lines():
     sizes = {path: len(path.read_text().splitlines()) for path in APP.rglob("*.py")}
     assert {str(p.relative_to(APP)): n for p, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def repo_python_files() -> list[Path]:
+    return [path for tree in TREES for path in (REPO / tree).rglob("*.py")]
+
+
+def test_no_sys_path_edits_anywhere_but_the_root_manage_py():
+    """Test helpers come from the installed `testsupport` package, never from path edits."""
+    edits = [
+        str(path.relative_to(REPO))
+        for path in repo_python_files()
+        if "sys.path." in path.read_text() and path != APP / "tests" / "test_layout.py"
+    ]
+    assert edits == []
+    assert "sys.path.insert" in (REPO / "manage.py").read_text()  # the project's entry point
+
+
+def test_benchmarks_never_import_the_app_tests():
+    importers = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "benchmarks").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom | ast.Import)
+        and any(
+            (name or "").split(".")[0] == "tests"
+            for name in ([node.module] if isinstance(node, ast.ImportFrom) else
+                         [alias.name for alias in node.names])
+        )
+    ]  # fmt: skip
+    assert importers == []
