@@ -11,26 +11,16 @@ Malformed requests are sent as raw bytes: no HTTP client library sends them.
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 
 import pytest
 
 from api.errors import error_body
+from testsupport.rawhttp import send_raw
 
 pytestmark = pytest.mark.container
 
 PREFIXES = {"api": b"/api/v1/services", "openai": b"/v1/models"}
-
-
-def raw(port: int, data: bytes) -> tuple[int, str, bytes]:
-    """Send bytes as they are; parse the answer with http.client (chunked or not)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as sock:
-        sock.sendall(data)
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.getheader("Content-Type", ""), response.read()
 
 
 def assert_json_error(got: tuple[int, str, bytes], status: int, code: str | None, api: str) -> dict:
@@ -91,7 +81,7 @@ def test_front_refusals_are_json_in_the_shape_of_the_paths_api(app, api, name, s
             b"Content-Length: 5000000\r\n"
         ) + b"{",
     }[name]  # fmt: skip
-    assert_json_error(raw(app.port, data), status, code, api)
+    assert_json_error(send_raw(app.port, data), status, code, api)
 
 
 @pytest.mark.parametrize("api", PREFIXES)
@@ -99,7 +89,7 @@ def test_more_than_100_headers_never_get_gunicorns_html(app, demo_key, api):
     """gunicorn's default limit is 100 header fields (431, HTML); behind the front nginx bounds
     the header block (4 x 8 KiB), and a request within it reaches the app."""
     headers = f"Authorization: Bearer {demo_key}\r\n".encode() + many_headers(150)
-    status, content_type, body = raw(app.port, request(PREFIXES[api], headers=headers))
+    status, content_type, body = send_raw(app.port, request(PREFIXES[api], headers=headers))
     assert status == 200, body[:500]
     assert content_type.startswith("application/json")
 
@@ -110,7 +100,7 @@ def test_request_line_over_gunicorns_4k_limit_reaches_the_app(app, demo_key, api
     behind the front nginx's limit is the only one."""
     headers = f"Authorization: Bearer {demo_key}\r\n".encode()
     path = PREFIXES[api] + b"?q=" + b"x" * 6000
-    status, content_type, body = raw(app.port, request(path, headers=headers))
+    status, content_type, body = send_raw(app.port, request(path, headers=headers))
     assert status == 200, body[:500]
     assert content_type.startswith("application/json")
 
@@ -120,25 +110,25 @@ def test_request_line_over_gunicorns_4k_limit_reaches_the_app(app, demo_key, api
 
 def test_the_apps_own_json_errors_pass_the_front_untouched(app, demo_key):
     auth = f"Authorization: Bearer {demo_key}\r\n".encode()
-    got = raw(app.port, request(b"/api/v1/nowhere"))
+    got = send_raw(app.port, request(b"/api/v1/nowhere"))
     error = assert_json_error(got, 404, "not_found", "api")
     assert error["message"] == "No API endpoint at /api/v1/nowhere."
-    got = raw(app.port, request(b"/v1/nowhere"))
+    got = send_raw(app.port, request(b"/v1/nowhere"))
     assert_json_error(got, 404, "not_found", "openai")
     json_post = auth + b"Content-Type: application/json\r\n"
-    got = raw(
+    got = send_raw(
         app.port,
         request(b"/api/v1/chat", method=b"POST", headers=json_post + b"Content-Length: 5\r\n")
         + b"{oops",
     )
     assert_json_error(got, 400, "malformed_json", "api")
     body = b'{"message": "' + b"a" * 100_000 + b'"}'
-    got = raw(
+    got = send_raw(
         app.port,
         request(b"/api/v1/chat", method=b"POST",
                 headers=json_post + b"Content-Length: %d\r\n" % len(body)) + body,
     )  # fmt: skip
     error = assert_json_error(got, 413, "body_too_large", "api")
     assert error["message"].startswith("The body exceeds ")  # the app's message, not nginx's
-    got = raw(app.port, request(b"/v1/models", headers=b"Authorization: Bearer nope\r\n"))
+    got = send_raw(app.port, request(b"/v1/models", headers=b"Authorization: Bearer nope\r\n"))
     assert_json_error(got, 401, "invalid_api_key", "openai")

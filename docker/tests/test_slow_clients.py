@@ -12,6 +12,8 @@ from contextlib import ExitStack
 
 import pytest
 
+from testsupport.rawhttp import send_raw
+
 pytestmark = pytest.mark.container
 
 STALLED = 64
@@ -106,15 +108,6 @@ def test_gunicorn_alone_with_gevent_workers_still_answers_behind_stalled_clients
     assert failed == 0
 
 
-def raw(port: int, data: bytes) -> tuple[int, str, bytes]:
-    """Send bytes as they are; parse the answer with http.client (chunked or not)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(data)
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, response.getheader("Content-Type", ""), response.read()
-
-
 @pytest.mark.parametrize(
     ("request_bytes", "status", "code"),
     [
@@ -131,7 +124,7 @@ def raw(port: int, data: bytes) -> tuple[int, str, bytes]:
     ids=["long-request-line", "huge-header", "garbage", "huge-declared-body", "disallowed-host"],
 )  # fmt: skip
 def test_malformed_http_gets_a_json_error(app, request_bytes, status, code):
-    got, content_type, body = raw(app.port, request_bytes)
+    got, content_type, body = send_raw(app.port, request_bytes)
     assert got == status, body[:300]
     assert content_type.startswith("application/json")
     assert json.loads(body)["error"]["code"] == code
