@@ -9,8 +9,9 @@ it on its next sweep (`sweep`, every WAZEN_CACHE_PENDING_POLL_SECONDS): it bypas
 A stale value can therefore be served only between a lost bump and the next sweep of the reader's
 process, never for the rest of the TTL.
 
-After `migrate`, every cache's generations are bumped (`after_migrate`): data migrations write
-through historical models, which have neither signals nor the invalidating manager.
+After a `migrate` that applied migrations, every cache's keys are retired (`after_migrate`): data
+migrations write through historical models, which have neither signals nor the invalidating
+manager. A retirement Redis could not take is recorded too (scope `*`: the whole cache).
 """
 
 from __future__ import annotations
