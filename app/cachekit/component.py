@@ -24,9 +24,9 @@ Why each part:
 - **Outages**: every Redis call runs behind the instance's own `RedisGuard`; an outage serves from
   the database (counted as a fallback). A failed invalidation is remembered and retried; until it
   succeeds this process bypasses the cache for that scope. Other processes learn of it from the
-  database (cachekit/pending.py) and `hold` the scope, bypassing it too, until a bump succeeds.
+  database (cachekit/pending.py) and `bypass` the scope too, until a bump succeeds.
 
-Pending and held scopes are kept as text, the form they have in Redis keys and in the database.
+Pending and bypassed scopes are kept as text, the form they have in Redis keys and in the database.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ V = TypeVar("V")
 logger = logging.getLogger(__name__)
 
 KEY_SPACE = "wazen:1"
-EVERY_SCOPE = "*"  # held or pending: every scope of the cache (cachekit/pending.py)
+EVERY_SCOPE = "*"  # bypassed or pending: every scope of the cache (cachekit/pending.py)
 _FILL_LOCK_TTL = 10.0
 _POLL_INTERVAL = 0.02
 
@@ -100,7 +100,7 @@ class GenerationalCache(Generic[V]):
         self._lock = threading.Lock()
         self._counters = _Counters()
         self._pending: set[str] = set()  # this process could not bump them (retried on reads)
-        self._held: frozenset[str] = frozenset()  # another process could not (pending.py)
+        self._bypassed: frozenset[str] = frozenset()  # another process could not (pending.py)
         self._requests = {
             result: CACHE_REQUESTS.labels(cache=name, result=result)
             for result in ("hit", "miss", "undecodable")
@@ -133,7 +133,7 @@ class GenerationalCache(Generic[V]):
         if connections[self.database].in_atomic_block:
             self._loads["transaction"].inc()
             return self.load(scope)
-        if self._held and (str(scope) in self._held or EVERY_SCOPE in self._held):
+        if self._bypassed and (str(scope) in self._bypassed or EVERY_SCOPE in self._bypassed):
             return self._fallback(scope)
         if self._pending and not self._retry_pending(scope):
             return self._fallback(scope)
@@ -176,7 +176,7 @@ class GenerationalCache(Generic[V]):
         self, scope: Hashable, then: GenerationalCache, then_scope: Callable[[V], Hashable | None]
     ) -> tuple[V, Any] | None:
         first = self._local.get(scope)
-        if first is None or self._pending or then._pending or self._held or then._held:
+        if first is None or self._pending or then._pending or self._bypassed or then._bypassed:
             return None
         next_scope = then_scope(first.value)
         second = then._local.get(next_scope) if next_scope is not None else None
@@ -225,16 +225,16 @@ class GenerationalCache(Generic[V]):
         """Drop this process' decoded entries (every scope is being retired)."""
         self._local.clear()
 
-    def hold(self, scopes: set[str]) -> None:
+    def bypass(self, scopes: set[str]) -> None:
         """Bypass these scopes until the next call: invalidations another process recorded in
         the database but could not bump in Redis (cachekit/pending.py sets them)."""
-        self._held = frozenset(scopes)
+        self._bypassed = frozenset(scopes)
 
     def stats(self) -> dict[str, Any]:
         """This process' counters since start, plus the breaker's current state."""
         with self._lock:
             counters = _Counters(**vars(self._counters))
-            pending = len(self._pending | self._held)
+            pending = len(self._pending | self._bypassed)
         lookups = counters.hits + counters.misses + counters.undecodable
         return {
             "cache": self.name,

@@ -5,7 +5,7 @@ rolls back with the rows it is about. After commit the writer bumps the generati
 deletes the record (`clear`). When Redis cannot be told (a blip, a partition of this pod, a
 short-lived command whose one attempt failed), the record stays, and every serving process finds
 it on its next sweep (`sweep`, every WAZEN_CACHE_PENDING_POLL_SECONDS): it bypasses those scopes
-(`GenerationalCache.hold`) and retries the bump; whichever process succeeds deletes the record.
+(`GenerationalCache.bypass`) and retries the bump; whichever process succeeds deletes the record.
 A stale value can therefore be served only between a lost bump and the next sweep of the reader's
 process, never for the rest of the TTL.
 
@@ -58,7 +58,7 @@ def clear(ids: list[int], using: str) -> None:
 def sweep(using: str = "default") -> int:
     """Hold every recorded scope in this process, retry its bump, delete what landed.
 
-    Returns how many records are still pending. A database error leaves the held scopes as they
+    Returns how many records are still pending. A database error leaves the bypassed scopes as they
     were (the previous sweep's view) and is logged; the next sweep tries again.
     """
     rows = list(PendingInvalidation.objects.using(using).values_list("pk", "cache", "scope"))
@@ -68,7 +68,7 @@ def sweep(using: str = "default") -> int:
     remaining = 0
     for instance in registry.caches():
         recorded = by_cache.get(instance.name, {})
-        instance.hold(set(recorded))
+        instance.bypass(set(recorded))
         gauge = CACHE_PENDING_INVALIDATIONS.labels(cache=instance.name)
         gauge.set(sum(len(pks) for pks in recorded.values()))
         if not recorded:
@@ -76,7 +76,7 @@ def sweep(using: str = "default") -> int:
         landed = _retire(instance) if EVERY_SCOPE in recorded else instance.invalidate(*recorded)
         if landed:
             clear([pk for pks in recorded.values() for pk in pks], using)
-            instance.hold(set())
+            instance.bypass(set())
             gauge.set(0)
         else:
             remaining += sum(len(pks) for pks in recorded.values())

@@ -30,7 +30,7 @@ randomized (`make test-properties`, mk/properties.mk).
 
 `test_every_process_reads_the_database_while_redis_refuses_writes` is the one scenario the
 machine leaves out: a real read-only Redis, a lost bump and a lost retire ("*"), every process
-sweeping; without `GenerationalCache.hold` in the sweep it would serve a stale entry.
+sweeping; without `GenerationalCache.bypass` in the sweep it would serve a stale entry.
 """
 
 from __future__ import annotations
