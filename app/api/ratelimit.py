@@ -118,6 +118,12 @@ guard = RedisGuard(
 _scripts: dict[int, object] = {}
 
 
+def reset() -> None:
+    """Start like a fresh process (tests): no scheduled re-probe, the breaker closed."""
+    guard.cancel_reprobe()
+    guard.breaker.record_success()
+
+
 def _script(client):
     """The registered script for this client (EVALSHA, re-sent by redis-py after a flush)."""
     script = _scripts.get(id(client))

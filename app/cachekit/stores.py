@@ -21,6 +21,8 @@ from typing import Protocol
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 # A generation outlives any entry stored under it (entries live CACHE_TIMEOUT); when it expires,
 # the next reader mints a new one, which costs one miss and never serves stale data.
@@ -184,8 +186,9 @@ _lock = threading.Lock()
 
 
 def redis_client() -> redis.Redis:
-    """This process' client for REDIS_URL: one connection pool, bounded, with short timeouts (a
-    hung Redis costs one short wait, then the caller's breaker opens)."""
+    """This process' client for REDIS_URL: one connection pool, bounded, with short timeouts and
+    no retries (a hung or gone Redis costs one short wait, then the caller's breaker opens;
+    redis-py would otherwise retry three times with back-offs of up to seconds)."""
     url = settings.REDIS_URL
     client = _clients.get(url)
     if client is None:
@@ -198,6 +201,7 @@ def redis_client() -> redis.Redis:
                     socket_connect_timeout=settings.WAZEN_CACHE_SOCKET_TIMEOUT,
                     max_connections=settings.WAZEN_CACHE_MAX_CONNECTIONS,
                     health_check_interval=30,
+                    retry=Retry(NoBackoff(), 0),
                 )
     return client
 

@@ -14,7 +14,7 @@ import dj_database_url
 import pytest
 from django.db.backends.signals import connection_created
 
-from api import preauth
+from api import preauth, ratelimit
 from assistant import providers
 from cachekit import registry
 from catalog.models import Service
@@ -65,8 +65,10 @@ def fresh_caches() -> Iterator[None]:
     during a later test, one would talk to that test's Redis."""
     registry.reset()
     preauth.reset()
+    ratelimit.reset()
     yield
     registry.reset()
+    ratelimit.reset()
 
 
 @pytest.fixture
