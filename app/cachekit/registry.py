@@ -12,6 +12,7 @@ breakers and local entries, and an empty process-local store.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ class Dependents:
 _factories: dict[str, Callable[[], GenerationalCache]] = {}
 _instances: dict[str, GenerationalCache] = {}
 _dependents: dict[str, dict[str, Dependents]] = {}  # model label → cache name → dependents
+_built: weakref.WeakSet[GenerationalCache] = weakref.WeakSet()  # build()'s, for reset()
 
 
 def register(name: str, factory: Callable[[], GenerationalCache]) -> GenerationalCache:
@@ -82,13 +84,16 @@ def replace(instances: dict[str, GenerationalCache]) -> dict[str, GenerationalCa
 
 def build(name: str) -> GenerationalCache:
     """A new, independent instance of a registered cache (another process' copy of it)."""
-    return _factories[name]()
+    instance = _factories[name]()
+    _built.add(instance)
+    return instance
 
 
 def reset() -> None:
-    """Start like a fresh process: new instances (their re-probe timers cancelled), an empty
-    process-local store."""
-    for instance in _instances.values():
+    """Start like a fresh process: new instances (the re-probe timers of every instance so far
+    cancelled, built ones too: a timer left running would talk to Redis during later work), an
+    empty process-local store."""
+    for instance in [*_instances.values(), *_built]:
         instance.guard.cancel_reprobe()
     for name, factory in _factories.items():
         _instances[name] = factory()

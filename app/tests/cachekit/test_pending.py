@@ -11,6 +11,8 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from prometheus_client import REGISTRY
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from cachekit import pending, registry
 from cachekit.models import PendingInvalidation
@@ -30,7 +32,8 @@ def prices(company) -> set[str]:
 @pytest.fixture
 def writer_without_redis():
     """Act as another process whose Redis is unreachable (a partition, a blip, a Job)."""
-    dead = RedisStore(redis.Redis(port=free_port(), socket_timeout=0.2, socket_connect_timeout=0.2))
+    client = redis.Redis(port=free_port(), socket_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    dead = RedisStore(client)
     instances = {}
     for instance in registry.caches():
         other = registry.build(instance.name)
