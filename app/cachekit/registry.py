@@ -69,10 +69,6 @@ def dependents_of(model_label: str) -> dict[str, Dependents]:
     return _dependents.get(model_label, {})
 
 
-def tracked_models() -> list[str]:
-    return list(_dependents)
-
-
 def replace(instances: dict[str, GenerationalCache]) -> dict[str, GenerationalCache]:
     """Serve these instances under their names; returns the ones they replace (to put back).
 
