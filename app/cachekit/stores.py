@@ -188,7 +188,8 @@ _lock = threading.Lock()
 def redis_client() -> redis.Redis:
     """This process' client for REDIS_URL: one connection pool, bounded, with short timeouts and
     no retries (a hung or gone Redis costs one short wait, then the caller's breaker opens;
-    redis-py would otherwise retry three times with back-offs of up to seconds)."""
+    redis-py's default is three retries with jittered back-offs, drawn from the global `random`).
+    A pooled connection that a Redis restart closed is noticed and replaced before use."""
     url = settings.REDIS_URL
     client = _clients.get(url)
     if client is None:

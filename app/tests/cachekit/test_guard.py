@@ -112,3 +112,15 @@ def test_refusals_redis_py_strips_of_their_code_are_outages(code, message):
     assert str(error) == message
     assert is_outage(error)
     assert not is_outage(ResponseParser.parse_error("WRONGTYPE Operation against a key"))
+
+
+def test_a_redis_restart_does_not_open_the_breaker(redis_cache, company):
+    """Pooled connections that the restart closed are replaced before their next use, not
+    counted as an outage that would send reads to the database (no retries are configured)."""
+    catalog_cache.orderable_services(company.id)
+    redis_cache.stop()
+    redis_cache.start()
+    for _ in range(3):
+        catalog_cache.orderable_services(company.id)
+    stats = catalog_cache.cache_stats()
+    assert (stats["errors"], stats["fallbacks"], stats["breaker"]) == (0, 0, "closed")
