@@ -24,6 +24,18 @@ from testsupport.chat_completions import ChatCompletionsServer
 from testsupport.servers import PostgresServer, RedisServer
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """`make test` runs the app suite twice, on SQLite then on PostgreSQL: a test marked
+    `postgres` runs in the second pass only, one marked `once` in the first only. They are
+    deselected in the other pass, not skipped: nothing they need is missing."""
+    on_postgres = os.environ.get("WAZEN_TEST_DB") == "postgres"
+    wrong_pass = "once" if on_postgres else "postgres"
+    deselected = [item for item in items if item.get_closest_marker(wrong_pass)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(wrong_pass)]
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> Iterator[None]:
     if os.environ.get("WAZEN_TEST_DB") != "postgres":

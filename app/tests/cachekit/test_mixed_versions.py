@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -34,7 +33,7 @@ pytestmark = [
     pytest.mark.slow,
     # It brings its own PostgreSQL: the suite's second pass (WAZEN_TEST_DB=postgres) would only
     # repeat it.
-    pytest.mark.skipif(os.environ.get("WAZEN_TEST_DB") == "postgres", reason="runs once"),
+    pytest.mark.once,
 ]
 
 FIELD_ANCHOR = "    category: str\n"

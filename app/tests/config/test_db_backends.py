@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import psycopg
@@ -11,9 +10,7 @@ from django.db import connection
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        os.environ.get("WAZEN_TEST_DB") != "postgres", reason="PostgreSQL backend only"
-    ),
+    pytest.mark.postgres,
 ]
 
 

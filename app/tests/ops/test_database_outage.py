@@ -32,8 +32,6 @@ def _chat(client, key):
 @pytest.fixture
 def unreachable_postgres() -> Iterator[None]:
     """The real thing: the connection points at a port where no PostgreSQL listens."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (make test runs the app suite on it)")
     original = connection.settings_dict["PORT"]
     connection.close()
     connection.settings_dict["PORT"] = str(free_port())
@@ -60,7 +58,9 @@ def fresh_log(monkeypatch) -> None:
     monkeypatch.setattr(database, "_log", RateLimitedLog(logging.getLogger("ops.database")))
 
 
-@pytest.mark.parametrize("outage", ["unreachable_postgres", "failing_queries"])
+@pytest.mark.parametrize(
+    "outage", [pytest.param("unreachable_postgres", marks=pytest.mark.postgres), "failing_queries"]
+)
 def test_chat_answers_json_503_and_logs_once_while_the_database_is_down(
     request, client, api_key, caplog, fresh_log, outage
 ):
@@ -81,6 +81,7 @@ def test_chat_answers_json_503_and_logs_once_while_the_database_is_down(
     assert not [r for r in caplog.records if r.name == "django.request"]  # no tracebacks
 
 
+@pytest.mark.postgres
 def test_readiness_fails_while_postgres_is_unreachable(client, unreachable_postgres):
     assert client.get("/health/ready").status_code == 503
 
