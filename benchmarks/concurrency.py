@@ -196,7 +196,7 @@ class Sampler:
 
 def _start(name: str, env: dict, workdir: Path, upstream: Upstream, tenants: list[Tenant]):
     if name == "floor":
-        floor_env = {"FLOOR_UPSTREAM": upstream.base_url, "PYTHONPATH": str(REPO),
+        floor_env = {"FLOOR_UPSTREAM": upstream.base_url,
                      "DJANGO_SETTINGS_MODULE": "benchmarks.floor.settings"}  # fmt: skip
         return Uvicorn("benchmarks.floor.app:application", floor_env, workdir).start()
     server_env = {

@@ -51,7 +51,7 @@ def base_env(workdir: Path, postgres: PostgresServer, redis: RedisServer) -> dic
         "DATABASE_URL": postgres.url,
         "REDIS_URL": redis.url,
         "STATIC_ROOT": str(static),
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "app")]),
+        "PYTHONPATH": str(REPO / "app"),  # the Django project (benchmarks is installed)
     }
 
 
