@@ -85,11 +85,9 @@ def _tell(wanted: dict[str, set[Hashable]], recorded: dict[str, list[int]], usin
 
     A bump in a process-local store reaches this process only: its record stays for the serving
     processes' sweep (e.g. a command without REDIS_URL writing to the servers' database)."""
-    landed = [
-        name
-        for name, named in wanted.items()
-        if registry.cache(name).invalidate(*named) and registry.cache(name).store().shared
-    ]
+    caches = {name: registry.cache(name) for name in wanted}
+    landed = [name for name, named in wanted.items() if caches[name].invalidate(*named)]
+    landed = [name for name in landed if caches[name].store().shared]
     pending.clear([pk for name in landed for pk in recorded.get(name, [])], using)
     return [name for name in wanted if name not in landed]
 

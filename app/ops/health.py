@@ -164,14 +164,16 @@ class ProbeView(HealthCheckView):
             for r in self.results
         ]
 
-    def public_status(self, status: int) -> str:
+    @staticmethod
+    def public_status(status: int, checks: dict[str, str]) -> str:
         if status != 200:
             return "unavailable"
-        return "ok" if all(v == "ok" for v in self.public_checks().values()) else "degraded"
+        return "ok" if all(v == "ok" for v in checks.values()) else "degraded"
 
     def render_to_response_text(self, status: int) -> HttpResponse:
-        lines = [f"status: {self.public_status(status)}"]
-        lines += [f"{name}: {state}" for name, state in self.public_checks().items()]
+        checks = self.public_checks()
+        lines = [f"status: {self.public_status(status, checks)}"]
+        lines += [f"{name}: {state}" for name, state in checks.items()]
         return HttpResponse(
             "\n".join(lines) + "\n", content_type="text/plain; charset=utf-8", status=status
         )
@@ -180,7 +182,8 @@ class ProbeView(HealthCheckView):
         # django-health-check answers a failed check with 500; a dependency being down is a 503
         # (Service Unavailable), like the API's own answer while the database is unreachable.
         status = 503 if status == 500 else status
-        body = {"status": self.public_status(status), "checks": self.public_checks()}
+        checks = self.public_checks()
+        body = {"status": self.public_status(status, checks), "checks": checks}
         return JsonResponse(body, status=status)
 
 
