@@ -343,15 +343,10 @@ def test_every_read_after_a_committed_write_reflects_it(redis_cache):
 
 # A premature (pre-commit) invalidation is caught only by the concurrent reader, which needs
 # real concurrent connections: it runs in the PostgreSQL pass.
-@pytest.mark.parametrize(
-    "mutant",
-    [
-        pytest.param(name, marks=pytest.mark.postgres)
-        if name == "invalidate-before-commit"
-        else name
-        for name in MUTANTS
-    ],
-)
+PG_ONLY = {"invalidate-before-commit": pytest.mark.postgres}
+
+
+@pytest.mark.parametrize("mutant", [pytest.param(m, marks=PG_ONLY.get(m, ())) for m in MUTANTS])
 def test_the_property_test_catches(mutant, redis_cache, monkeypatch):
     """Each mutant breaks one guarantee; the machine itself must find a stale read."""
     MUTANTS[mutant](monkeypatch)
